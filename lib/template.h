@@ -35,7 +35,7 @@ enum pca_escape {
 	PCA_ESCAPE_HEADER,
 };
 
-/* Finds a partial's source by name. Returns 1 and sets *src/*len when found,
+/* Finds a partial's source by name. Returns 1 and sets *src and *len when found,
  * 0 when there is no such partial (it then renders as nothing, as the spec
  * says). The source must stay valid until pca_template_render returns. */
 typedef int pca_partial_fn(void *ud, const char *name, const char **src, size_t *len);
