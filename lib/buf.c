@@ -1,5 +1,6 @@
 #include "buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "alloc.h"
+#include "err.h"
 
 void
 pca_buf_init(struct pca_buf *b)
@@ -138,4 +140,26 @@ pca_buf_wipe(struct pca_buf *b)
 	if (b->data)
 		OPENSSL_cleanse(b->data, b->cap);
 	pca_buf_free(b);
+}
+
+int
+pca_buf_read_file(struct pca_buf *b, const char *path, struct pca_err *err)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+
+	if (!fp)
+		return pca_err_set(err, "%s: %s", path, strerror(errno));
+	do {
+		pca_buf_grow(b, 65536);
+		n = fread(b->data + b->len, 1, b->cap - b->len - 1, fp);
+		b->len += n;
+		b->data[b->len] = '\0';
+	} while (n > 0);
+	if (ferror(fp)) {
+		fclose(fp);
+		return pca_err_set(err, "%s: read error", path);
+	}
+	fclose(fp);
+	return 0;
 }

@@ -35,6 +35,9 @@ void pca_buf_truncate(struct pca_buf *b, size_t len);
 const char *pca_buf_cstr(struct pca_buf *b);
 /* Hand the allocation to the caller (never NULL); the buffer becomes empty. */
 char *pca_buf_detach(struct pca_buf *b, size_t *len);
+/* Append a whole file; "path: reason" errors. */
+struct pca_err;
+int pca_buf_read_file(struct pca_buf *b, const char *path, struct pca_err *err);
 /* Overwrite with zeros, then free: for buffers that held secrets. */
 void pca_buf_wipe(struct pca_buf *b);
 

@@ -1,1 +1,729 @@
-/* not yet written */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "embedded.h"
+#include "mime.h"
+#include "phone.h"
+#include "timeutil.h"
+#include "yamltree.h"
+
+struct loader {
+	struct pca_ydoc *doc;
+	struct pca_config *cfg;
+	struct pca_err *err;
+	struct pca_ynode *inline_secret; /* first inline secret, for the permission check */
+};
+
+static const char *const top_keys[] = { "timezone", "region", "contacts", "credits", "templates",
+	"actions", NULL };
+static const char *const template_keys[] = { "sms", "email_subject", "email_text",
+	"email_html", NULL };
+static const char *const credit_keys[] = { "sms_segment", "email_recipient", NULL };
+static const char *const when_keys[] = { "status", "direction", "min_duration", "contact", NULL };
+static const char *const sms_keys[] = { "id", "type", "when", "templates", "to", "from",
+	"max_segments", NULL };
+static const char *const email_keys[] = { "id", "type", "when", "templates", "to", "cc", "bcc",
+	"from", "reply_to", "list_id", NULL };
+static const char *const webhook_keys[] = { "id", "type", "when", "url", "secret", "secret_file",
+	"secret_env", "timeout", NULL };
+static const char *const call_statuses[] = { "completed", "failed", "busy", "no_answer",
+	"canceled", "voicemail", "transferred", NULL };
+
+const char *
+pca_action_type_name(enum pca_action_type t)
+{
+	return t == PCA_SMS ? "sms" : t == PCA_EMAIL ? "email" : "webhook";
+}
+
+static char *
+origin_of(struct loader *ld, const struct pca_ynode *n)
+{
+	return pca_asprintf("%s:%lu:%lu", ld->doc->file, n->line, n->col);
+}
+
+/* A path from the configuration, relative to the configuration's folder. */
+static char *
+resolve_path(struct loader *ld, const char *p)
+{
+	if (p[0] == '/' || !ld->cfg->dir)
+		return pca_strdup(p);
+	return pca_asprintf("%s/%s", ld->cfg->dir, p);
+}
+
+static int
+get_str(struct loader *ld, struct pca_ynode *map, const char *key, char **out)
+{
+	struct pca_ynode *n = pca_ymap_get(map, key);
+	const char *s;
+
+	if (!n)
+		return 0;
+	if (pca_ynode_str(ld->doc, n, &s, ld->err) < 0)
+		return -1;
+	free(*out);
+	*out = pca_strdup(s);
+	return 1;
+}
+
+static int
+get_readable_path(struct loader *ld, struct pca_ynode *map, const char *key, char **out)
+{
+	struct pca_ynode *n = pca_ymap_get(map, key);
+	const char *s;
+	char *path;
+
+	if (!n)
+		return 0;
+	if (pca_ynode_str(ld->doc, n, &s, ld->err) < 0)
+		return -1;
+	path = resolve_path(ld, s);
+	if (access(path, R_OK) < 0) {
+		pca_yerr(ld->doc, n, ld->err, "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(*out);
+	*out = path;
+	return 1;
+}
+
+static int
+parse_templates(struct loader *ld, struct pca_ynode *n, struct pca_template_paths *t)
+{
+	if (!n)
+		return 0;
+	if (pca_ynode_want(ld->doc, n, PCA_YMAP, "a mapping of template names to files",
+	    ld->err) < 0 ||
+	    get_readable_path(ld, n, "sms", &t->sms) < 0 ||
+	    get_readable_path(ld, n, "email_subject", &t->email_subject) < 0 ||
+	    get_readable_path(ld, n, "email_text", &t->email_text) < 0 ||
+	    get_readable_path(ld, n, "email_html", &t->email_html) < 0)
+		return -1;
+	return pca_ymap_check_unused(ld->doc, n, template_keys, ld->err);
+}
+
+static int
+parse_credits(struct loader *ld, struct pca_ynode *n)
+{
+	struct pca_ynode *v;
+
+	if (!n)
+		return 0;
+	if (pca_ynode_want(ld->doc, n, PCA_YMAP, "a mapping of credit rates", ld->err) < 0)
+		return -1;
+	if ((v = pca_ymap_get(n, "sms_segment")) &&
+	    pca_ynode_number(ld->doc, v, 0, 1e9, &ld->cfg->credits.sms_segment, ld->err) < 0)
+		return -1;
+	if ((v = pca_ymap_get(n, "email_recipient")) &&
+	    pca_ynode_number(ld->doc, v, 0, 1e9, &ld->cfg->credits.email_recipient, ld->err) < 0)
+		return -1;
+	return pca_ymap_check_unused(ld->doc, n, credit_keys, ld->err);
+}
+
+static char **
+dup_list(const char **list, size_t n)
+{
+	char **out = pca_calloc(n + 1, sizeof *out);
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = pca_strdup(list[i]);
+	return out;
+}
+
+static void
+free_list(char **list)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		free(list[i]);
+	free(list);
+}
+
+static bool
+in_list(const char *s, const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+static int
+parse_when_status(struct loader *ld, struct pca_ynode *n, struct pca_when *w)
+{
+	const char **list;
+	size_t k;
+
+	if (pca_ynode_strlist(ld->doc, n, &list, &k, ld->err) < 0)
+		return -1;
+	for (size_t i = 0; i < k; i++) {
+		if (!in_list(list[i], call_statuses)) {
+			struct pca_ynode *at = n->type == PCA_YSEQ ? n->items[i] : n;
+			free(list);
+			return pca_yerr(ld->doc, at, ld->err, "unknown call status \"%s\" (known: "
+			    "completed, failed, busy, no_answer, canceled, voicemail, transferred)",
+			    at->value);
+		}
+	}
+	w->status = dup_list(list, k);
+	free(list);
+	return 0;
+}
+
+static int
+parse_when(struct loader *ld, struct pca_ynode *n, struct pca_when *w)
+{
+	struct pca_ynode *v;
+	struct pca_err derr = PCA_ERR_INIT;
+	const char *s;
+
+	w->min_duration_ms = -1;
+	w->contact = -1;
+	if (!n)
+		return 0;
+	if (pca_ynode_want(ld->doc, n, PCA_YMAP, "a mapping of conditions", ld->err) < 0)
+		return -1;
+	if ((v = pca_ymap_get(n, "status")) && parse_when_status(ld, v, w) < 0)
+		return -1;
+	if ((v = pca_ymap_get(n, "direction"))) {
+		if (pca_ynode_str(ld->doc, v, &s, ld->err) < 0)
+			return -1;
+		if (strcmp(s, "inbound") != 0 && strcmp(s, "outbound") != 0)
+			return pca_yerr(ld->doc, v, ld->err, "direction must be inbound or outbound");
+		w->direction = pca_strdup(s);
+	}
+	if ((v = pca_ymap_get(n, "min_duration"))) {
+		if (pca_ynode_str(ld->doc, v, &s, ld->err) < 0)
+			return -1;
+		if (pca_duration_parse(s, &w->min_duration_ms, &derr) < 0) {
+			pca_yerr(ld->doc, v, ld->err, "%s", derr.msg);
+			pca_err_clear(&derr);
+			return -1;
+		}
+	}
+	if ((v = pca_ymap_get(n, "contact"))) {
+		if (pca_ynode_str(ld->doc, v, &s, ld->err) < 0)
+			return -1;
+		if (strcmp(s, "saved") != 0 && strcmp(s, "unsaved") != 0)
+			return pca_yerr(ld->doc, v, ld->err, "contact must be saved or unsaved");
+		w->contact = strcmp(s, "saved") == 0;
+	}
+	return pca_ymap_check_unused(ld->doc, n, when_keys, ld->err);
+}
+
+bool
+pca_when_matches(const struct pca_when *w, const struct pca_call *call, const char *contact_name,
+	const char **why)
+{
+	bool ok = !w->status;
+
+	for (size_t i = 0; w->status && w->status[i]; i++)
+		ok = ok || strcmp(w->status[i], call->status) == 0;
+	if (!ok)
+		return *why = "status", false;
+	if (w->direction && strcmp(w->direction, call->direction) != 0)
+		return *why = "direction", false;
+	if (w->min_duration_ms >= 0 && call->duration_ms < w->min_duration_ms)
+		return *why = "min_duration", false;
+	if (w->contact >= 0 && (contact_name != NULL) != (w->contact == 1))
+		return *why = "contact", false;
+	return true;
+}
+
+/* Recipients: a value or a list, each checked by `check`. */
+static int
+parse_recipients(struct loader *ld, struct pca_ynode *map, const char *key, bool required,
+	int (*check)(struct loader *, struct pca_ynode *, const char *), char ***out, size_t *n)
+{
+	struct pca_ynode *v = pca_ymap_get(map, key);
+	const char **list;
+
+	*n = 0;
+	if (!v) {
+		if (required)
+			return pca_yerr(ld->doc, map, ld->err, "\"%s\" is missing: at least one "
+			    "recipient is needed", key);
+		return 0;
+	}
+	if (pca_ynode_strlist(ld->doc, v, &list, n, ld->err) < 0)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		if (check(ld, v->type == PCA_YSEQ ? v->items[i] : v, list[i]) < 0) {
+			free(list);
+			return -1;
+		}
+	}
+	if (*n == 0 && required) {
+		free(list);
+		return pca_yerr(ld->doc, v, ld->err, "\"%s\" is empty: at least one recipient is "
+		    "needed", key);
+	}
+	*out = dup_list(list, *n);
+	free(list);
+	return 0;
+}
+
+static int
+check_e164(struct loader *ld, struct pca_ynode *at, const char *s)
+{
+	if (pca_phone_is_e164(s))
+		return 0;
+	return pca_yerr(ld->doc, at, ld->err, "\"%s\" is not an E.164 number (like +14155550123)",
+	    s);
+}
+
+static int
+check_mailbox(struct loader *ld, struct pca_ynode *at, const char *s)
+{
+	struct pca_mailbox mb = { 0 };
+	struct pca_err merr = PCA_ERR_INIT;
+
+	if (pca_mailbox_parse(s, &mb, &merr) == 0) {
+		pca_mailbox_free(&mb);
+		return 0;
+	}
+	pca_yerr(ld->doc, at, ld->err, "%s", pca_err_msg(&merr));
+	pca_err_clear(&merr);
+	return -1;
+}
+
+/* A secret as "<name>", "<name>_file" or "<name>_env"; at most one. */
+static int
+parse_secret(struct loader *ld, struct pca_ynode *map, const char *name, struct pca_secret *s)
+{
+	char *kfile = pca_asprintf("%s_file", name), *kenv = pca_asprintf("%s_env", name);
+	struct pca_ynode *vi = pca_ymap_get(map, name), *vf = pca_ymap_get(map, kfile),
+	    *ve = pca_ymap_get(map, kenv), *v = vi ? vi : vf ? vf : ve;
+	const char *text;
+	int rc = -1;
+
+	if ((vi != NULL) + (vf != NULL) + (ve != NULL) > 1) {
+		pca_yerr(ld->doc, v, ld->err, "give only one of %s, %s and %s", name, kfile, kenv);
+		goto out;
+	}
+	rc = 0;
+	if (!v)
+		goto out;
+	rc = -1;
+	if (pca_ynode_str(ld->doc, v, &text, ld->err) < 0)
+		goto out;
+	s->kind = vi ? PCA_SECRET_INLINE : vf ? PCA_SECRET_FILE : PCA_SECRET_ENV;
+	s->ref = vf ? resolve_path(ld, text) : pca_strdup(text);
+	s->origin = origin_of(ld, v);
+	if (vi && !ld->inline_secret)
+		ld->inline_secret = vi;
+	rc = 0;
+out:
+	free(kfile);
+	free(kenv);
+	return rc;
+}
+
+static bool
+valid_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+static int
+parse_sms(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
+{
+	struct pca_ynode *v;
+	int64_t segs = 2;
+
+	if (parse_recipients(ld, n, "to", true, check_e164, &a->to, &a->nto) < 0 ||
+	    get_str(ld, n, "from", &a->from) < 0)
+		return -1;
+	if ((v = pca_ymap_get(n, "max_segments")) &&
+	    pca_ynode_int(ld->doc, v, 1, 10, &segs, ld->err) < 0)
+		return -1;
+	a->max_segments = (int)segs;
+	return pca_ymap_check_unused(ld->doc, n, sms_keys, ld->err);
+}
+
+static int
+parse_email(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
+{
+	struct pca_ynode *v;
+
+	if (!(v = pca_ymap_get(n, "from")))
+		return pca_yerr(ld->doc, n, ld->err, "\"from\" is missing: an email needs a sender");
+	if (get_str(ld, n, "from", &a->from) < 0 || check_mailbox(ld, v, a->from) < 0 ||
+	    parse_recipients(ld, n, "to", true, check_mailbox, &a->to, &a->nto) < 0 ||
+	    parse_recipients(ld, n, "cc", false, check_mailbox, &a->cc, &a->ncc) < 0 ||
+	    parse_recipients(ld, n, "bcc", false, check_mailbox, &a->bcc, &a->nbcc) < 0)
+		return -1;
+	if (get_str(ld, n, "reply_to", &a->reply_to) > 0 &&
+	    check_mailbox(ld, pca_ymap_get(n, "reply_to"), a->reply_to) < 0)
+		return -1;
+	if (get_str(ld, n, "list_id", &a->list_id) < 0)
+		return -1;
+	for (const char *p = a->list_id; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return pca_yerr(ld->doc, pca_ymap_get(n, "list_id"), ld->err,
+			    "list_id must be printable ASCII, like \"Calls <calls.acme.example>\"");
+	return pca_ymap_check_unused(ld->doc, n, email_keys, ld->err);
+}
+
+static int
+parse_webhook(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
+{
+	struct pca_ynode *v = pca_ymap_get(n, "url");
+	struct pca_err derr = PCA_ERR_INIT;
+	const char *s;
+
+	if (!v)
+		return pca_yerr(ld->doc, n, ld->err, "\"url\" is missing: a webhook needs a URL");
+	if (pca_ynode_str(ld->doc, v, &s, ld->err) < 0)
+		return -1;
+	if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
+		return pca_yerr(ld->doc, v, ld->err, "not an http or https URL: \"%s\"", s);
+	a->url = pca_strdup(s);
+	if (parse_secret(ld, n, "secret", &a->secret) < 0)
+		return -1;
+	a->timeout_ms = 15000;
+	if ((v = pca_ymap_get(n, "timeout"))) {
+		if (pca_ynode_str(ld->doc, v, &s, ld->err) < 0)
+			return -1;
+		if (pca_duration_parse(s, &a->timeout_ms, &derr) < 0 || a->timeout_ms < 100) {
+			pca_yerr(ld->doc, v, ld->err, "%s", derr.msg ? derr.msg : "timeout under 100ms");
+			pca_err_clear(&derr);
+			return -1;
+		}
+	}
+	return pca_ymap_check_unused(ld->doc, n, webhook_keys, ld->err);
+}
+
+static int
+parse_action_type(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
+{
+	struct pca_ynode *v = pca_ymap_get(n, "type");
+	const char *s;
+
+	if (!v)
+		return pca_yerr(ld->doc, n, ld->err, "action \"%s\": \"type\" is missing (sms, email "
+		    "or webhook)", a->id);
+	if (pca_ynode_str(ld->doc, v, &s, ld->err) < 0)
+		return -1;
+	if (strcmp(s, "sms") == 0)
+		a->type = PCA_SMS;
+	else if (strcmp(s, "email") == 0)
+		a->type = PCA_EMAIL;
+	else if (strcmp(s, "webhook") == 0)
+		a->type = PCA_WEBHOOK;
+	else
+		return pca_yerr(ld->doc, v, ld->err, "unknown action type \"%s\" (known: sms, email, "
+		    "webhook)", s);
+	return 0;
+}
+
+static int
+parse_action(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
+{
+	struct pca_ynode *v;
+	const char *id;
+
+	if (pca_ynode_want(ld->doc, n, PCA_YMAP, "an action (a mapping with id and type)",
+	    ld->err) < 0)
+		return -1;
+	a->origin = origin_of(ld, n);
+	if (!(v = pca_ymap_get(n, "id")))
+		return pca_yerr(ld->doc, n, ld->err, "action without \"id\"");
+	if (pca_ynode_str(ld->doc, v, &id, ld->err) < 0)
+		return -1;
+	if (!valid_id(id))
+		return pca_yerr(ld->doc, v, ld->err, "action id \"%s\": use 1 to 64 letters, digits, "
+		    "'_' or '-'", id);
+	for (size_t i = 0; i < ld->cfg->nactions; i++)
+		if (strcmp(ld->cfg->actions[i].id, id) == 0)
+			return pca_yerr(ld->doc, v, ld->err, "duplicate action id \"%s\" (first at %s)",
+			    id, ld->cfg->actions[i].origin);
+	a->id = pca_strdup(id);
+	if (parse_action_type(ld, n, a) < 0 || parse_when(ld, pca_ymap_get(n, "when"), &a->when) < 0)
+		return -1;
+	if (a->type != PCA_WEBHOOK &&
+	    parse_templates(ld, pca_ymap_get(n, "templates"), &a->templates) < 0)
+		return -1;
+	switch (a->type) {
+	case PCA_SMS: return parse_sms(ld, n, a);
+	case PCA_EMAIL: return parse_email(ld, n, a);
+	case PCA_WEBHOOK: return parse_webhook(ld, n, a);
+	}
+	return -1;
+}
+
+static int
+parse_actions(struct loader *ld, struct pca_ynode *n)
+{
+	if (!n)
+		return 0;
+	if (pca_ynode_want(ld->doc, n, PCA_YSEQ, "a list of actions", ld->err) < 0)
+		return -1;
+	for (size_t i = 0; i < n->n; i++) {
+		if (i == PCA_MAX_ACTIONS)
+			return pca_yerr(ld->doc, n->items[i], ld->err, "more than %d actions: a call "
+			    "has at most %d post-call actions", PCA_MAX_ACTIONS, PCA_MAX_ACTIONS);
+		if (parse_action(ld, n->items[i], &ld->cfg->actions[i]) < 0) {
+			ld->cfg->nactions = i + 1; /* so pca_config_free sees the partial one */
+			return -1;
+		}
+		ld->cfg->nactions = i + 1;
+	}
+	return 0;
+}
+
+static int
+parse_region_and_zone(struct loader *ld, struct pca_ynode *root)
+{
+	struct pca_ynode *v;
+	struct pca_err e = PCA_ERR_INIT;
+
+	if (get_str(ld, root, "region", &ld->cfg->region) < 0)
+		return -1;
+	if (ld->cfg->region && pca_phone_region_calling_code(ld->cfg->region) == 0)
+		return pca_yerr(ld->doc, pca_ymap_get(root, "region"), ld->err,
+		    "unknown region \"%s\" (an ISO 3166-1 alpha-2 code like US, GB, DE)",
+		    ld->cfg->region);
+	if ((v = pca_ymap_get(root, "timezone"))) {
+		if (get_str(ld, root, "timezone", &ld->cfg->timezone) < 0)
+			return -1;
+		if (pca_tz_select(ld->cfg->timezone, &e) < 0) {
+			pca_yerr(ld->doc, v, ld->err, "%s", e.msg);
+			pca_err_clear(&e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+load_contacts(struct loader *ld, struct pca_ynode *root)
+{
+	struct pca_ynode *v;
+	struct pca_err e = PCA_ERR_INIT;
+
+	if (get_readable_path(ld, root, "contacts", &ld->cfg->contacts_path) <= 0)
+		return ld->err->msg ? -1 : 0;
+	ld->cfg->contacts = pca_contacts_load(ld->cfg->contacts_path, ld->cfg->region, &e);
+	if (!ld->cfg->contacts) {
+		v = pca_ymap_get(root, "contacts");
+		pca_yerr(ld->doc, v, ld->err, "%s", e.msg);
+		pca_err_clear(&e);
+		return -1;
+	}
+	return 0;
+}
+
+/* Like ssh with private keys: a secret written into the file is only
+ * accepted when nobody but the owner can read the file. */
+static int
+check_inline_secrets(struct loader *ld, const char *path)
+{
+	struct stat st;
+
+	if (!ld->inline_secret || !path)
+		return 0;
+	if (stat(path, &st) < 0)
+		return pca_yerr(ld->doc, ld->inline_secret, ld->err, "%s", strerror(errno));
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return pca_yerr(ld->doc, ld->inline_secret, ld->err, "a secret is written inline but "
+		    "%s can be read by group or others (chmod 600 it, or use a *_file or *_env "
+		    "reference)", path);
+	return 0;
+}
+
+static int
+parse_root(struct loader *ld, const char *path)
+{
+	struct pca_ynode *root = ld->doc->root;
+
+	if (parse_region_and_zone(ld, root) < 0 || load_contacts(ld, root) < 0 ||
+	    parse_credits(ld, pca_ymap_get(root, "credits")) < 0 ||
+	    parse_templates(ld, pca_ymap_get(root, "templates"), &ld->cfg->templates) < 0 ||
+	    parse_actions(ld, pca_ymap_get(root, "actions")) < 0 ||
+	    pca_ymap_check_unused(ld->doc, root, top_keys, ld->err) < 0)
+		return -1;
+	return check_inline_secrets(ld, path);
+}
+
+static struct pca_config *
+load(const char *name, const char *path, const char *text, size_t len, struct pca_err *err)
+{
+	struct loader ld = { .err = err };
+	struct pca_config *cfg = pca_calloc(1, sizeof *cfg);
+	char *copy;
+
+	cfg->path = pca_strdup(name);
+	if (path) {
+		copy = pca_strdup(path);
+		cfg->dir = pca_strdup(dirname(copy));
+		free(copy);
+	}
+	cfg->timezone = pca_strdup("UTC");
+	cfg->credits.sms_segment = 1;
+	cfg->credits.email_recipient = 1;
+	ld.cfg = cfg;
+	ld.doc = pca_ydoc_load(name, text, len, err);
+	if (!ld.doc || parse_root(&ld, path) < 0) {
+		pca_ydoc_free(ld.doc);
+		pca_config_free(cfg);
+		return NULL;
+	}
+	pca_ydoc_free(ld.doc);
+	return cfg;
+}
+
+struct pca_config *
+pca_config_load(const char *path, struct pca_err *err)
+{
+	return load(path, path, NULL, 0, err);
+}
+
+struct pca_config *
+pca_config_parse(const char *name, const char *text, size_t len, struct pca_err *err)
+{
+	return load(name, NULL, text, len, err);
+}
+
+struct pca_config *
+pca_config_builtin(struct pca_err *err)
+{
+	const struct pca_embedded *f = pca_embedded_find("config.yaml");
+
+	return load("(built-in configuration)", NULL, f->data, f->len, err);
+}
+
+static char *
+existing(char *path)
+{
+	if (path && access(path, F_OK) == 0)
+		return path;
+	free(path);
+	return NULL;
+}
+
+char *
+pca_config_find(void)
+{
+	const char *env = getenv("PCA_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME"),
+	    *home = getenv("HOME");
+	char *p;
+
+	if (env && *env)
+		return pca_strdup(env);
+	if (xdg && *xdg)
+		p = existing(pca_asprintf("%s/pca/config.yaml", xdg));
+	else
+		p = home && *home ? existing(pca_asprintf("%s/.config/pca/config.yaml", home)) : NULL;
+	return p ? p : existing(pca_strdup("/etc/pca/config.yaml"));
+}
+
+static void
+free_templates(struct pca_template_paths *t)
+{
+	free(t->sms);
+	free(t->email_subject);
+	free(t->email_text);
+	free(t->email_html);
+}
+
+static void
+free_secret(struct pca_secret *s)
+{
+	if (s->ref)
+		memset(s->ref, 0, strlen(s->ref));
+	free(s->ref);
+	free(s->origin);
+}
+
+static void
+free_action(struct pca_action *a)
+{
+	free(a->id);
+	free(a->origin);
+	free_list(a->when.status);
+	free(a->when.direction);
+	free_templates(&a->templates);
+	free_list(a->to);
+	free_list(a->cc);
+	free_list(a->bcc);
+	free(a->from);
+	free(a->reply_to);
+	free(a->list_id);
+	free(a->url);
+	free_secret(&a->secret);
+}
+
+void
+pca_config_free(struct pca_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->nactions; i++)
+		free_action(&cfg->actions[i]);
+	free_templates(&cfg->templates);
+	pca_contacts_free(cfg->contacts);
+	free(cfg->contacts_path);
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg->timezone);
+	free(cfg->region);
+	free(cfg);
+}
+
+static int
+read_secret_file(const struct pca_secret *s, struct pca_buf *out, struct pca_err *err)
+{
+	struct pca_err ferr = PCA_ERR_INIT;
+
+	if (pca_buf_read_file(out, s->ref, &ferr) < 0) {
+		pca_err_set(err, "%s: secret file %s", s->origin, ferr.msg);
+		pca_err_clear(&ferr);
+		return -1;
+	}
+	while (out->len && (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r'))
+		out->data[--out->len] = '\0';
+	if (!out->len)
+		return pca_err_set(err, "%s: secret file %s is empty", s->origin, s->ref);
+	return 0;
+}
+
+int
+pca_secret_read(const struct pca_secret *s, struct pca_buf *out, struct pca_err *err)
+{
+	const char *v;
+
+	pca_buf_reset(out);
+	switch (s->kind) {
+	case PCA_SECRET_NONE:
+		return pca_err_set(err, "no secret configured");
+	case PCA_SECRET_FILE:
+		return read_secret_file(s, out, err);
+	case PCA_SECRET_ENV:
+		v = getenv(s->ref);
+		if (!v || !*v)
+			return pca_err_set(err, "%s: environment variable %s is not set", s->origin,
+			    s->ref);
+		pca_buf_adds(out, v);
+		return 0;
+	case PCA_SECRET_INLINE:
+		pca_buf_adds(out, s->ref);
+		return 0;
+	}
+	return -1;
+}

@@ -1,0 +1,90 @@
+/* Program support: what every pca program does the same way.
+ *
+ * This is the one module of libpca that writes to the terminal and decides
+ * exit statuses, on behalf of the programs in cmd/; nothing else in lib/
+ * prints or exits.
+ */
+#ifndef PCA_TOOL_H
+#define PCA_TOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "err.h"
+
+/* Exit statuses, shared by every program (see pca(7)). */
+enum {
+	PCA_EXIT_OK = 0,
+	PCA_EXIT_FAILED = 1,    /* some action failed (pca-verify: invalid) */
+	PCA_EXIT_USAGE = 2,
+	PCA_EXIT_DATAERR = 65,  /* some input lines were not records */
+	PCA_EXIT_NOINPUT = 66,  /* an input file could not be read */
+	PCA_EXIT_SOFTWARE = 70, /* an internal error */
+	PCA_EXIT_OSERR = 71,    /* out of memory and the like */
+	PCA_EXIT_IOERR = 74,    /* the output could not be written */
+	PCA_EXIT_TEMPFAIL = 75, /* some actions were spooled for later */
+	PCA_EXIT_CONFIG = 78,
+};
+
+/* What happened during a run; pca_outcome_status() turns it into the exit
+ * status, the most important first: 78 > 2 > 74 > 66 > 65 > 1 > 75 > 0. */
+struct pca_outcome {
+	bool config, usage, ioerr;
+	unsigned long noinput, rejected, failed, spooled;
+};
+
+int pca_outcome_status(const struct pca_outcome *o);
+
+/* Name the program for messages, ignore SIGPIPE (a closed pipe becomes a
+ * write error we report), buffer stdout, and report running out of memory. */
+void pca_tool_init(const char *name);
+const char *pca_tool_name(void);
+
+/* "name: message" on stderr. */
+void pca_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "name: file:line: message" on stderr. */
+void pca_warn_at(const char *file, unsigned long line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A usage mistake: "name: message", the synopsis, a hint to --help; exits 2. */
+_Noreturn void pca_usage_fail(const char *synopsis, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* "name version" and the versions of the libraries it runs with. */
+void pca_print_version(FILE *fp);
+
+/* Lines that are not records go to the rejects file unchanged (--rejects),
+ * or, by default, to stderr after the error line. The error line always goes
+ * to stderr. */
+struct pca_rejects {
+	FILE *fp;      /* NULL: stderr */
+	char *path;
+};
+
+int pca_rejects_open(struct pca_rejects *rj, const char *path, struct pca_err *err);
+void pca_reject(struct pca_rejects *rj, const char *file, unsigned long line, const char *text,
+	size_t len, const char *why);
+/* Close; false (and a message) when the rejects could not be written. */
+bool pca_rejects_close(struct pca_rejects *rj);
+
+/* False once stdout has failed (closed pipe, full disk): stop reading. */
+bool pca_stdout_ok(void);
+
+/* Flush and close stdout, turning a write error into a message and
+ * PCA_EXIT_IOERR; otherwise return status unchanged. */
+int pca_tool_finish(int status);
+
+#endif
+
+#include "record.h"
+
+/* Called for each valid record, in input order. Returning -1 stops the run. */
+typedef int pca_record_fn(void *ud, struct pca_call *call, const char *file, unsigned long line);
+
+/* The read loop every program shares: each named file in turn ("-" or none
+ * at all: stdin), each line parsed and validated; lines that are not valid
+ * records go to the rejects (counted in o->rejected), unreadable files are
+ * reported (o->noinput), and the loop stops early when stdout fails. */
+int pca_tool_each_record(char **files, int nfiles, struct pca_rejects *rj, struct pca_outcome *o,
+	pca_record_fn *fn, void *ud);
