@@ -30,8 +30,9 @@ help(void)
 	    "  -q, --quiet           no messages for records an action's \"when\" skips\n"
 	    "  -h, --help            this help\n"
 	    "  -V, --version         version and library versions\n\n"
-	    "Exit status: 0 all rendered, 65 some lines were not records, 66 an input file\n"
-	    "could not be read, 74 output failed, 78 configuration error, 2 usage error.\n",
+	    "Exit status: 0 all rendered, 1 some rendering failed, 2 usage error, 65 some\n"
+	    "lines were not records, 66 an input file could not be read, 74 output failed,\n"
+	    "78 configuration error.\n",
 	    synopsis);
 }
 

@@ -499,14 +499,15 @@ parse_region_and_zone(struct loader *ld, struct pca_ynode *root)
 		return pca_yerr(ld->doc, pca_ymap_get(root, "region"), ld->err,
 		    "unknown region \"%s\" (an ISO 3166-1 alpha-2 code like US, GB, DE)",
 		    ld->cfg->region);
-	if ((v = pca_ymap_get(root, "timezone"))) {
-		if (get_str(ld, root, "timezone", &ld->cfg->timezone) < 0)
-			return -1;
-		if (pca_tz_select(ld->cfg->timezone, &e) < 0) {
-			pca_yerr(ld->doc, v, ld->err, "%s", e.msg);
-			pca_err_clear(&e);
-			return -1;
-		}
+	v = pca_ymap_get(root, "timezone");
+	if (v && get_str(ld, root, "timezone", &ld->cfg->timezone) < 0)
+		return -1;
+	/* Always select a zone, UTC by default, so that local times in messages
+	 * never depend on the TZ of whoever runs the program. */
+	if (pca_tz_select(ld->cfg->timezone, &e) < 0) {
+		pca_yerr(ld->doc, v, ld->err, "%s", e.msg);
+		pca_err_clear(&e);
+		return -1;
 	}
 	return 0;
 }

@@ -70,8 +70,9 @@ pca_record_parse(struct pca_parser *p, const char *line, size_t len, struct pca_
 	 * bare number is complete rather than "to be continued". */
 	obj = json_tokener_parse_ex(p->tok, line, (int)len + 1);
 	jerr = json_tokener_get_error(p->tok);
-	if (jerr == json_tokener_continue || jerr == json_tokener_error_parse_eof ||
-	    (!obj && jerr == json_tokener_success))
+	if (jerr == json_tokener_success && !obj)
+		return pca_err_set(err, "not a JSON object (null)");
+	if (jerr == json_tokener_continue || jerr == json_tokener_error_parse_eof)
 		return pca_err_set(err, "not JSON: the line ends inside a value");
 	if (jerr != json_tokener_success) {
 		json_object_put(obj);

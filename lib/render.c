@@ -21,8 +21,10 @@ static const char *const builtin_names[T_COUNT] = { "sms.mustache", "email-subje
 
 struct pca_renderer {
 	const struct pca_config *cfg;
-	struct pca_template *builtin[T_COUNT];
-	struct pca_template *action[PCA_MAX_ACTIONS][T_COUNT]; /* owned when != builtin */
+	/* The configuration's templates, or the built-in ones. */
+	struct pca_template *base[T_COUNT];
+	bool base_owned[T_COUNT];
+	struct pca_template *action[PCA_MAX_ACTIONS][T_COUNT]; /* owned when != base */
 };
 
 static struct pca_template *
@@ -56,28 +58,35 @@ load_action_templates(struct pca_renderer *r, size_t i, struct pca_err *err)
 
 	for (int k = 0; k < T_COUNT; k++) {
 		path = override_path(&a->templates, k);
-		if (!path)
-			path = override_path(&r->cfg->templates, k);
-		r->action[i][k] = path ? compile_file(path, err) : r->builtin[k];
+		r->action[i][k] = path ? compile_file(path, err) : r->base[k];
 		if (!r->action[i][k])
 			return -1;
 	}
 	return 0;
 }
 
+static struct pca_template *
+load_base(struct pca_renderer *r, int k, struct pca_err *err)
+{
+	const char *path = override_path(&r->cfg->templates, k);
+	const struct pca_embedded *f;
+
+	r->base_owned[k] = path != NULL;
+	if (path)
+		return compile_file(path, err);
+	f = pca_embedded_find(builtin_names[k]);
+	return pca_template_compile(f->data, f->len, builtin_names[k], err);
+}
+
 struct pca_renderer *
 pca_renderer_new(const struct pca_config *cfg, struct pca_err *err)
 {
 	struct pca_renderer *r = pca_calloc(1, sizeof *r);
-	const struct pca_embedded *f;
 
 	r->cfg = cfg;
-	for (int k = 0; k < T_COUNT; k++) {
-		f = pca_embedded_find(builtin_names[k]);
-		r->builtin[k] = pca_template_compile(f->data, f->len, builtin_names[k], err);
-		if (!r->builtin[k])
+	for (int k = 0; k < T_COUNT; k++)
+		if (!(r->base[k] = load_base(r, k, err)))
 			goto fail;
-	}
 	for (size_t i = 0; i < cfg->nactions; i++)
 		if (load_action_templates(r, i, err) < 0)
 			goto fail;
@@ -94,10 +103,10 @@ pca_renderer_free(struct pca_renderer *r)
 		return;
 	for (size_t i = 0; i < PCA_MAX_ACTIONS; i++)
 		for (int k = 0; k < T_COUNT; k++)
-			if (r->action[i][k] && r->action[i][k] != r->builtin[k])
+			if (r->action[i][k] && r->action[i][k] != r->base[k])
 				pca_template_free(r->action[i][k]);
 	for (int k = 0; k < T_COUNT; k++)
-		pca_template_free(r->builtin[k]);
+		pca_template_free(r->base[k]);
 	free(r);
 }
 
@@ -106,7 +115,7 @@ template_for(struct pca_renderer *r, const struct pca_action *a, int kind)
 {
 	size_t i = (size_t)(a - r->cfg->actions);
 
-	return i < r->cfg->nactions ? r->action[i][kind] : r->builtin[kind];
+	return i < r->cfg->nactions ? r->action[i][kind] : r->base[kind];
 }
 
 const char *
@@ -698,7 +707,7 @@ write_member(struct pca_renderer *r, const struct pca_call *call, const char *ke
 	json_object *copy;
 	struct pca_buf exp = PCA_BUF_INIT;
 
-	if (strcmp(key, "caller") == 0 && !call->contact_name &&
+	if (strcmp(key, "caller") == 0 && !(call->contact_name && *call->contact_name) &&
 	    (contact = pca_render_contact_name(r, call))) {
 		copy = shallow_copy(v);
 		put_str(copy, "contact_name", contact);
