@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "embedded.h"
+#include "http.h"
 #include "mime.h"
 #include "phone.h"
 #include "timeutil.h"
@@ -24,7 +25,7 @@ struct loader {
 };
 
 static const char *const top_keys[] = { "timezone", "region", "contacts", "credits", "templates",
-	"actions", NULL };
+	"actions", "spool", "allow_networks", "allow_http", "cacert", NULL };
 static const char *const template_keys[] = { "sms", "email_subject", "email_text",
 	"email_html", NULL };
 static const char *const credit_keys[] = { "sms_segment", "email_recipient", NULL };
@@ -549,6 +550,40 @@ check_inline_secrets(struct loader *ld, const char *path)
 }
 
 static int
+parse_network(struct loader *ld, struct pca_ynode *root)
+{
+	struct pca_ynode *v;
+	const char **list;
+
+	if (get_str(ld, root, "spool", &ld->cfg->spool) > 0) {
+		char *abs = resolve_path(ld, ld->cfg->spool);
+		free(ld->cfg->spool);
+		ld->cfg->spool = abs;
+	}
+	if (get_readable_path(ld, root, "cacert", &ld->cfg->cacert) < 0)
+		return -1;
+	if ((v = pca_ymap_get(root, "allow_http")) &&
+	    pca_ynode_bool(ld->doc, v, &ld->cfg->allow_http, ld->err) < 0)
+		return -1;
+	if ((v = pca_ymap_get(root, "allow_networks"))) {
+		if (pca_ynode_strlist(ld->doc, v, &list, &ld->cfg->nallow_networks, ld->err) < 0)
+			return -1;
+		ld->cfg->allow_networks = dup_list(list, ld->cfg->nallow_networks);
+		free(list);
+		struct pca_err nerr = PCA_ERR_INIT;
+		struct pca_netlist *nl = pca_netlist_parse(ld->cfg->allow_networks,
+		    ld->cfg->nallow_networks, &nerr);
+		if (!nl) {
+			pca_yerr(ld->doc, v, ld->err, "%s", nerr.msg);
+			pca_err_clear(&nerr);
+			return -1;
+		}
+		pca_netlist_free(nl);
+	}
+	return 0;
+}
+
+static int
 parse_root(struct loader *ld, const char *path)
 {
 	struct pca_ynode *root = ld->doc->root;
@@ -556,7 +591,7 @@ parse_root(struct loader *ld, const char *path)
 	if (parse_region_and_zone(ld, root) < 0 || load_contacts(ld, root) < 0 ||
 	    parse_credits(ld, pca_ymap_get(root, "credits")) < 0 ||
 	    parse_templates(ld, pca_ymap_get(root, "templates"), &ld->cfg->templates) < 0 ||
-	    parse_actions(ld, pca_ymap_get(root, "actions")) < 0 ||
+	    parse_actions(ld, pca_ymap_get(root, "actions")) < 0 || parse_network(ld, root) < 0 ||
 	    pca_ymap_check_unused(ld->doc, root, top_keys, ld->err) < 0)
 		return -1;
 	return check_inline_secrets(ld, path);
@@ -684,6 +719,9 @@ pca_config_free(struct pca_config *cfg)
 	free(cfg->dir);
 	free(cfg->timezone);
 	free(cfg->region);
+	free(cfg->spool);
+	free_list(cfg->allow_networks);
+	free(cfg->cacert);
 	free(cfg);
 }
 
@@ -727,4 +765,28 @@ pca_secret_read(const struct pca_secret *s, struct pca_buf *out, struct pca_err 
 		return 0;
 	}
 	return -1;
+}
+
+struct pca_config *
+pca_config_adhoc_webhook(const char *url, int secret_kind, const char *ref, struct pca_err *err)
+{
+	struct pca_config *cfg = load("(command line)", NULL, "{}", 2, err);
+	struct pca_action *a;
+
+	if (!cfg)
+		return NULL;
+	a = &cfg->actions[cfg->nactions++];
+	a->id = pca_strdup("webhook");
+	a->type = PCA_WEBHOOK;
+	a->origin = pca_strdup("--url");
+	a->url = pca_strdup(url);
+	a->timeout_ms = 15000;
+	a->max_segments = 2;
+	a->when.min_duration_ms = -1;
+	a->when.contact = -1;
+	a->secret.kind = secret_kind;
+	a->secret.ref = pca_strdup(ref);
+	a->secret.origin = pca_strdup(secret_kind == PCA_SECRET_FILE ? "--secret-file" :
+	    "--secret-env");
+	return cfg;
 }

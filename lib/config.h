@@ -76,6 +76,11 @@ struct pca_config {
 	struct pca_template_paths templates;
 	struct pca_action actions[PCA_MAX_ACTIONS];
 	size_t nactions;
+	char *spool;             /* the spool database, or NULL */
+	char **allow_networks;   /* private networks senders may reach (CIDR) */
+	size_t nallow_networks;
+	bool allow_http;         /* plain http:// webhook URLs */
+	char *cacert;            /* CA bundle for TLS, or NULL for the system's */
 };
 
 /* The file a program should read: $PCA_CONFIG, else
@@ -91,6 +96,12 @@ struct pca_config *pca_config_builtin(struct pca_err *err);
 struct pca_config *pca_config_parse(const char *name, const char *text, size_t len,
 	struct pca_err *err);
 void pca_config_free(struct pca_config *cfg);
+
+/* A configuration made from command-line flags alone: one webhook action
+ * "webhook" to url, its secret read from a file or an environment variable
+ * (kind PCA_SECRET_FILE or PCA_SECRET_ENV). Checked like a file's. */
+struct pca_config *pca_config_adhoc_webhook(const char *url, int secret_kind, const char *ref,
+	struct pca_err *err);
 
 const char *pca_action_type_name(enum pca_action_type t);
 

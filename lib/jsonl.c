@@ -1,26 +1,60 @@
 #include "jsonl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
+
+#define READ_CHUNK 65536
 
 int
 pca_reader_open(struct pca_reader *r, const char *path, struct pca_err *err)
 {
 	memset(r, 0, sizeof *r);
 	if (strcmp(path, "-") == 0) {
-		r->fp = stdin;
+		r->fd = 0;
 		r->name = pca_strdup("<stdin>");
 		return 0;
 	}
-	r->fp = fopen(path, "r");
-	if (!r->fp)
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0)
 		return pca_err_set(err, "%s: %s", path, strerror(errno));
-	r->owns_fp = true;
+	r->owns_fd = true;
 	r->name = pca_strdup(path);
 	return 0;
+}
+
+int
+pca_reader_fill(struct pca_reader *r, struct pca_err *err)
+{
+	ssize_t n;
+
+	if (r->eof)
+		return 0;
+	/* Move the unread part to the front before growing. */
+	if (r->start > 0 && (r->start > r->cap / 2 || r->len == r->cap)) {
+		memmove(r->buf, r->buf + r->start, r->len - r->start);
+		r->len -= r->start;
+		r->start = 0;
+	}
+	if (r->cap - r->len < READ_CHUNK) {
+		r->cap = r->cap ? r->cap * 2 : READ_CHUNK * 2;
+		r->buf = pca_realloc(r->buf, r->cap + 1);
+	}
+	do
+		n = read(r->fd, r->buf + r->len, r->cap - r->len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return pca_err_set(err, "%s: read error: %s", r->name, strerror(errno));
+	if (n == 0) {
+		r->eof = true;
+		return 0;
+	}
+	r->len += (size_t)n;
+	return 1;
 }
 
 static bool
@@ -32,40 +66,57 @@ blank(const char *s, size_t n)
 	return true;
 }
 
+/* Cut the next line out of the buffer, if a whole one is there. */
+static bool
+take_line(struct pca_reader *r, char **line, size_t *len)
+{
+	char *s = r->buf + r->start, *nl;
+	size_t avail = r->len - r->start, n;
+
+	nl = avail > r->scanned ? memchr(s + r->scanned, '\n', avail - r->scanned) : NULL;
+	if (!nl && !(r->eof && avail > 0)) {
+		r->scanned = avail;
+		return false;
+	}
+	n = nl ? (size_t)(nl - s) : avail;
+	r->start += nl ? n + 1 : n;
+	r->scanned = 0;
+	r->lineno++;
+	if (n > 0 && s[n - 1] == '\r')
+		n--;
+	s[n] = '\0';
+	*line = s;
+	*len = n;
+	return true;
+}
+
+int
+pca_reader_try(struct pca_reader *r, char **line, size_t *len, struct pca_err *err)
+{
+	(void)err;
+	while (take_line(r, line, len))
+		if (!blank(*line, *len))
+			return 1;
+	return r->eof ? 0 : 2;
+}
+
 int
 pca_reader_next(struct pca_reader *r, char **line, size_t *len, struct pca_err *err)
 {
-	ssize_t n;
+	int rc;
 
-	for (;;) {
-		errno = 0;
-		n = getline(&r->line, &r->cap, r->fp);
-		if (n < 0) {
-			if (ferror(r->fp))
-				return pca_err_set(err, "%s: read error: %s", r->name,
-				    strerror(errno ? errno : EIO));
-			return 0;
-		}
-		r->lineno++;
-		if (n > 0 && r->line[n - 1] == '\n')
-			n--;
-		if (n > 0 && r->line[n - 1] == '\r')
-			n--;
-		r->line[n] = '\0';
-		if (!blank(r->line, (size_t)n))
-			break;
-	}
-	*line = r->line;
-	*len = (size_t)n;
-	return 1;
+	while ((rc = pca_reader_try(r, line, len, err)) == 2)
+		if (pca_reader_fill(r, err) < 0)
+			return -1;
+	return rc;
 }
 
 void
 pca_reader_close(struct pca_reader *r)
 {
-	if (r->owns_fp && r->fp)
-		fclose(r->fp);
-	free(r->line);
+	if (r->owns_fd && r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
 	free(r->name);
 	memset(r, 0, sizeof *r);
 }
