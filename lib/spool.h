@@ -66,10 +66,12 @@ int pca_spool_tx_commit(struct pca_spool *sp, struct pca_err *err);
 
 /* Journal an item before its first attempt, leased to the caller for
  * lease_ms. Returns 1 when inserted (it->id and it->lease_token set), 0 when
- * an item with that (channel, key) already exists: then `it` is filled with
- * the existing item (state, attempts, last_result...) and nothing changes.
- * With replace (operator resend), an existing item is reset instead and
- * leased to the caller: returns 1. */
+ * an item with that (channel, key) already exists: then every field of `it`
+ * is overwritten with a new allocation holding the existing item (state,
+ * attempts, last_result...), the caller's own pointers are neither used nor
+ * freed (they may be borrowed: keep them to free them), and nothing changes
+ * in the spool. With replace (operator resend), an existing item is reset
+ * instead and leased to the caller: returns 1. */
 int pca_spool_begin(struct pca_spool *sp, struct pca_spool_item *it, int64_t now, int64_t lease_ms,
 	bool replace, struct pca_err *err);
 
