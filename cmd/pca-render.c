@@ -284,8 +284,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case OPT_REJECTS: o->rejects = optarg; break;
 		case 'h': help(); exit(pca_tool_finish(0));
 		case 'V': pca_print_version(stdout); exit(pca_tool_finish(0));
-		case ':': pca_usage_fail(synopsis, "option %s needs a value", argv[optind - 1]);
-		default: pca_usage_fail(synopsis, "unknown option %s", argv[optind - 1]);
+		default: pca_usage_bad_option(synopsis, longopts, argv, c);
 		}
 	}
 	if (!o->format)

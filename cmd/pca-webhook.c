@@ -171,8 +171,7 @@ option(struct options *o, int c, char *arg, char **argv)
 	case 'v': o->verbose = true; break;
 	case 'h': help(); exit(pca_tool_finish(0));
 	case 'V': pca_print_version(stdout); exit(pca_tool_finish(0));
-	case ':': pca_usage_fail(synopsis, "option %s needs a value", argv[optind - 1]);
-	default: pca_usage_fail(synopsis, "unknown option %s", argv[optind - 1]);
+	default: pca_usage_bad_option(synopsis, longopts, argv, c);
 	}
 }
 

@@ -8,11 +8,13 @@
 #include "alloc.h"
 #include "phone.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #define RECORDING_KEEP_MONTHS 6
 
 struct pca_parser {
 	json_tokener *tok;
+	struct pca_buf fixed; /* a line with escapes json-c mishandles, rewritten */
 };
 
 struct pca_parser *
@@ -24,7 +26,9 @@ pca_parser_new(void)
 	p->tok = json_tokener_new_ex(64);
 	if (!p->tok)
 		pca_realloc(NULL, (size_t)-1);
-	json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* UTF-8 is checked by us, more strictly than json-c does (it lets
+	 * surrogates, overlong forms and code points above U+10FFFF through). */
+	json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT);
 	return p;
 }
 
@@ -34,6 +38,7 @@ pca_parser_free(struct pca_parser *p)
 	if (!p)
 		return;
 	json_tokener_free(p->tok);
+	pca_buf_free(&p->fixed);
 	free(p);
 }
 
@@ -52,10 +57,71 @@ type_name(json_object *o)
 	return "something else";
 }
 
+static int
+hex4(const char *s)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		v = v * 16 + (c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1000000);
+	}
+	return v < 0 ? -1 : v;
+}
+
+/* The code point of an escaped surrogate pair at s (12 bytes: \uD8xx\uDCxx)
+ * that json-c 0.16 would decode as U+FFFD: those whose low 16 bits fall in
+ * D800-DFFF, like U+1D800. 0 for anything else. */
+static uint32_t
+mangled_pair(const char *s, size_t left)
+{
+	int hi, lo;
+	uint32_t cp;
+
+	if (left < 12 || s[6] != '\\' || s[7] != 'u' || (hi = hex4(s + 2)) < 0xD800 ||
+	    hi > 0xDBFF || (lo = hex4(s + 8)) < 0xDC00 || lo > 0xDFFF)
+		return 0;
+	cp = 0x10000 + (((uint32_t)hi - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
+	return (cp & 0xFFFF) >= 0xD800 && (cp & 0xFFFF) <= 0xDFFF ? cp : 0;
+}
+
+/* Rewrite those pairs as UTF-8 (the same JSON text, meaning kept). Returns
+ * the line to parse: the original, or p->fixed. */
+static const char *
+unmangle(struct pca_parser *p, const char *line, size_t *len)
+{
+	size_t i, run = 0;
+	uint32_t cp;
+	bool any = false;
+
+	pca_buf_reset(&p->fixed);
+	for (i = 0; i + 1 < *len; i++) {
+		if (line[i] != '\\')
+			continue;
+		if (line[i + 1] == 'u' && (cp = mangled_pair(line + i, *len - i))) {
+			char u[4];
+			pca_buf_add(&p->fixed, line + run, i - run);
+			pca_buf_add(&p->fixed, u, pca_utf8_put(u, cp));
+			run = i + 12;
+			any = true;
+			i += 11;
+			continue;
+		}
+		i++; /* any other escape: skip its second character (\\ included) */
+	}
+	if (!any)
+		return line;
+	pca_buf_add(&p->fixed, line + run, *len - run);
+	*len = p->fixed.len;
+	return p->fixed.data;
+}
+
 int
 pca_record_parse(struct pca_parser *p, const char *line, size_t len, struct pca_call *call,
 	struct pca_err *err)
 {
+	size_t bad;
 	json_object *obj;
 	enum json_tokener_error jerr;
 	const char *nul = memchr(line, '\0', len);
@@ -63,6 +129,10 @@ pca_record_parse(struct pca_parser *p, const char *line, size_t len, struct pca_
 
 	if (nul)
 		return pca_err_set(err, "not JSON: NUL byte at byte %zu", (size_t)(nul - line) + 1);
+	if (!pca_utf8_valid(line, len, &bad))
+		return pca_err_set(err, "invalid UTF-8 at byte %zu", bad + 1);
+	if (memchr(line, '\\', len))
+		line = unmangle(p, line, &len);
 	if (len >= INT32_MAX)
 		return pca_err_set(err, "line longer than 2 GiB");
 	json_tokener_reset(p->tok);
@@ -89,6 +159,14 @@ pca_record_parse(struct pca_parser *p, const char *line, size_t len, struct pca_
 	}
 	rc = pca_record_validate(obj, call, err);
 	json_object_put(obj);
+	if (rc == 0) {
+		while (len && (*line == ' ' || *line == '\t'))
+			line++, len--;
+		while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+			len--;
+		call->raw = line;
+		call->raw_len = len;
+	}
 	return rc;
 }
 
@@ -97,25 +175,43 @@ pca_record_parse(struct pca_parser *p, const char *line, size_t len, struct pca_
 /* How a member may appear: absent allowed, required, or absent-or-null. */
 enum { OPTIONAL = 0, REQUIRED = 1, NULLABLE = 2 };
 
+struct seg {
+	const char *name;
+	long index; /* -1: a member, not an array element */
+};
+
 struct ctx {
 	struct pca_err *err;
-	struct pca_buf path;
+	struct seg segs[8]; /* where we are: built into text only for an error */
+	int nsegs;
 };
+
+static void
+path_text(const struct ctx *c, struct pca_buf *b)
+{
+	for (int i = 0; i < c->nsegs; i++) {
+		pca_buf_addf(b, "%s%s", i ? "." : "", c->segs[i].name);
+		if (c->segs[i].index >= 0)
+			pca_buf_addf(b, "[%ld]", c->segs[i].index);
+	}
+}
 
 static int
 fail(struct ctx *c, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int
 fail(struct ctx *c, const char *field, const char *fmt, ...)
 {
-	struct pca_buf msg = PCA_BUF_INIT;
+	struct pca_buf msg = PCA_BUF_INIT, path = PCA_BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
 	pca_buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	pca_err_set(c->err, "%s%s%s: %s", pca_buf_cstr(&c->path),
-	    c->path.len && field && field[0] != '[' ? "." : "", field ? field : "", msg.data);
+	path_text(c, &path);
+	pca_err_set(c->err, "%s%s%s: %s", pca_buf_cstr(&path), path.len && field ? "." : "",
+	    field ? field : "", msg.data);
 	pca_buf_free(&msg);
+	pca_buf_free(&path);
 	return -1;
 }
 
@@ -229,27 +325,23 @@ e164_member(struct ctx *c, json_object *o, const char *key, int required, const 
 	return 0;
 }
 
-/* Descend into a sub-object for error paths: "caller", "transcript[3]". */
-static size_t
-push(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t
-push(struct ctx *c, const char *fmt, ...)
+/* Descend into a member or an array element, for error paths. */
+static int
+push(struct ctx *c, const char *name, long index)
 {
-	size_t mark = c->path.len;
-	va_list ap;
+	int mark = c->nsegs;
 
-	if (c->path.len && fmt[0] != '[')
-		pca_buf_addc(&c->path, '.');
-	va_start(ap, fmt);
-	pca_buf_vaddf(&c->path, fmt, ap);
-	va_end(ap);
+	if (c->nsegs < (int)(sizeof c->segs / sizeof *c->segs)) {
+		c->segs[c->nsegs].name = name;
+		c->segs[c->nsegs++].index = index;
+	}
 	return mark;
 }
 
 static void
-pop(struct ctx *c, size_t mark)
+pop(struct ctx *c, int mark)
 {
-	pca_buf_truncate(&c->path, mark);
+	c->nsegs = mark;
 }
 
 static const char *const statuses[] = { "completed", "failed", "busy", "no_answer", "canceled",
@@ -283,7 +375,7 @@ check_caller(struct ctx *c, json_object *rec, struct pca_call *call)
 {
 	json_object *caller, *v;
 	const char *country;
-	size_t mark;
+	int mark;
 	int rc = -1;
 
 	if (member(c, rec, "caller", json_type_object, false, &caller) < 0)
@@ -291,7 +383,7 @@ check_caller(struct ctx *c, json_object *rec, struct pca_call *call)
 	call->caller = caller;
 	if (!caller)
 		return 0;
-	mark = push(c, "caller");
+	mark = push(c, "caller", -1);
 	if (member(c, caller, "withheld", json_type_boolean, false, &v) < 0)
 		goto out;
 	call->withheld = v && json_object_get_boolean(v);
@@ -322,12 +414,12 @@ check_agent(struct ctx *c, json_object *rec, struct pca_call *call)
 {
 	json_object *agent;
 	const char *s;
-	size_t mark;
+	int mark;
 	int rc = -1;
 
 	if (member(c, rec, "agent", json_type_object, true, &agent) < 0)
 		return -1;
-	mark = push(c, "agent");
+	mark = push(c, "agent", -1);
 	if (e164_member(c, agent, "number", true, &call->agent_number) == 0 &&
 	    str_member(c, agent, "id", false, &s) == 0 &&
 	    str_member(c, agent, "name", false, &call->agent_name) == 0)
@@ -391,7 +483,7 @@ static int
 check_action_error(struct ctx *c, json_object *e)
 {
 	const char *s;
-	size_t mark = push(c, "error");
+	int mark = push(c, "error", -1);
 	int rc = str_member(c, e, "code", false, &s) < 0 || str_member(c, e, "message", false, &s) < 0;
 
 	pop(c, mark);
@@ -438,7 +530,8 @@ check_array(struct ctx *c, json_object *rec, const char *key, int (*each)(struct
 	json_object **out)
 {
 	json_object *arr;
-	size_t n, mark;
+	size_t n;
+	int mark;
 
 	if (member(c, rec, key, json_type_array, false, &arr) < 0)
 		return -1;
@@ -447,7 +540,7 @@ check_array(struct ctx *c, json_object *rec, const char *key, int (*each)(struct
 		return 0;
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
-		mark = push(c, "%s[%zu]", key, i);
+		mark = push(c, key, (long)i);
 		if (each(c, json_object_array_get_idx(arr, i)) < 0) {
 			pop(c, mark);
 			return -1;
@@ -482,7 +575,7 @@ check_recording(struct ctx *c, json_object *rec, struct pca_call *call)
 	json_object *r;
 	const char *s;
 	int64_t n;
-	size_t mark;
+	int mark;
 	int rc = -1, given;
 
 	call->recording_expires_ms = -1;
@@ -491,7 +584,7 @@ check_recording(struct ctx *c, json_object *rec, struct pca_call *call)
 	call->recording = r;
 	if (!r)
 		return 0;
-	mark = push(c, "recording");
+	mark = push(c, "recording", -1);
 	if (str_member(c, r, "url", true, &call->recording_url) < 0)
 		goto out;
 	if (!is_http_url(call->recording_url)) {
@@ -556,7 +649,7 @@ check_core(struct ctx *c, json_object *rec, struct pca_call *call)
 int
 pca_record_validate(json_object *obj, struct pca_call *call, struct pca_err *err)
 {
-	struct ctx c = { err, PCA_BUF_INIT };
+	struct ctx c = { .err = err };
 	int rc = -1;
 
 	memset(call, 0, sizeof *call);
@@ -581,7 +674,6 @@ pca_record_validate(json_object *obj, struct pca_call *call, struct pca_err *err
 	call->obj = json_object_get(obj);
 	rc = 0;
 out:
-	pca_buf_free(&c.path);
 	if (rc < 0)
 		memset(call, 0, sizeof *call);
 	return rc;
@@ -615,36 +707,59 @@ pca_json_write(struct pca_buf *out, json_object *o)
 	pca_buf_add(out, s, len);
 }
 
+/* 0: as it is; 1: a short escape (\" \\ \n ...); 5: \u00XX. */
+static const unsigned char escape_extra[256] = {
+	5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	['\\'] = 1,
+};
+
+/* Two passes: measure, then write in place; bodies can be megabytes and
+ * full of quotes. */
 void
 pca_json_write_string(struct pca_buf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t run = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t extra = 0;
+	char *p;
 
-	pca_buf_grow(out, len + 2);
-	pca_buf_addc(out, '"');
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		pca_buf_add(out, s + run, i - run);
-		run = i + 1;
-		switch (ch) {
-		case '"': pca_buf_adds(out, "\\\""); break;
-		case '\\': pca_buf_adds(out, "\\\\"); break;
-		case '\n': pca_buf_adds(out, "\\n"); break;
-		case '\r': pca_buf_adds(out, "\\r"); break;
-		case '\t': pca_buf_adds(out, "\\t"); break;
-		case '\b': pca_buf_adds(out, "\\b"); break;
-		case '\f': pca_buf_adds(out, "\\f"); break;
-		default:
-			pca_buf_adds(out, "\\u00");
-			pca_buf_addc(out, hex[ch >> 4]);
-			pca_buf_addc(out, hex[ch & 15]);
+	for (size_t i = 0; i < len; i++)
+		extra += escape_extra[u[i]];
+	pca_buf_grow(out, len + extra + 2);
+	p = out->data + out->len;
+	*p++ = '"';
+	if (!extra) {
+		memcpy(p, s, len);
+		p += len;
+	} else {
+		for (size_t i = 0; i < len; i++) {
+			unsigned char ch = u[i];
+			if (!escape_extra[ch]) {
+				*p++ = (char)ch;
+				continue;
+			}
+			*p++ = '\\';
+			switch (ch) {
+			case '"': *p++ = '"'; break;
+			case '\\': *p++ = '\\'; break;
+			case '\n': *p++ = 'n'; break;
+			case '\r': *p++ = 'r'; break;
+			case '\t': *p++ = 't'; break;
+			case '\b': *p++ = 'b'; break;
+			case '\f': *p++ = 'f'; break;
+			default:
+				memcpy(p, "u00", 3);
+				p[3] = hex[ch >> 4];
+				p[4] = hex[ch & 15];
+				p += 5;
+			}
 		}
 	}
-	pca_buf_add(out, s + run, len - run);
-	pca_buf_addc(out, '"');
+	*p++ = '"';
+	out->len = (size_t)(p - out->data);
+	out->data[out->len] = '\0';
 }
 
 const char *

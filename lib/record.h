@@ -45,6 +45,10 @@ struct pca_call {
 	json_object *events;        /* array or NULL */
 	json_object *actions;       /* post_call_actions array or NULL */
 	size_t nactions;
+	/* The line the record was read from, trimmed: only while that line is
+	 * current (inside the read loop's callback), NULL otherwise. */
+	const char *raw;
+	size_t raw_len;
 };
 
 struct pca_parser;

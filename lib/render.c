@@ -725,6 +725,15 @@ write_member(struct pca_renderer *r, const struct pca_call *call, const char *ke
 	}
 }
 
+static bool
+needs_enrichment(const struct pca_renderer *r, const struct pca_call *call)
+{
+	if (call->recording && !call->recording_expires_given)
+		return true;
+	return call->caller && !(call->contact_name && *call->contact_name) &&
+	    pca_render_contact_name(r, call);
+}
+
 void
 pca_render_webhook(struct pca_renderer *r, const struct pca_call *call, struct pca_buf *body)
 {
@@ -732,6 +741,14 @@ pca_render_webhook(struct pca_renderer *r, const struct pca_call *call, struct p
 
 	pca_buf_adds(body, "{\"type\":\"call.ended\",\"timestamp\":\"");
 	pca_time_format(body, call->ended_ms);
+	/* When the webhook adds nothing, data is the record's own bytes: exact,
+	 * and no work. */
+	if (call->raw && !needs_enrichment(r, call)) {
+		pca_buf_adds(body, "\",\"data\":");
+		pca_buf_add(body, call->raw, call->raw_len);
+		pca_buf_addc(body, '}');
+		return;
+	}
 	pca_buf_adds(body, "\",\"data\":{");
 	json_object_object_foreach(call->obj, key, val) {
 		if (!first)

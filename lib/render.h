@@ -58,7 +58,8 @@ void pca_email_free(struct pca_email *e);
 
 /* {"type":"call.ended","timestamp":<ended_at>,"data":<record>}: the exact
  * bytes a webhook signs and sends. The record gains the contact name from the
- * contacts file and the recording's default expiry; nothing else changes. */
+ * contacts file and the recording's default expiry; nothing else changes.
+ * When it gains nothing and call->raw is set, data is the line as it was read. */
 void pca_render_webhook(struct pca_renderer *r, const struct pca_call *call, struct pca_buf *body);
 
 /* webhook-id: "pca:<action_id>:<call_id>", the same on every attempt. */

@@ -1,6 +1,7 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -100,6 +101,41 @@ pca_usage_fail(const char *synopsis, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nusage: %s\nTry '%s --help' for more.\n", synopsis, progname);
 	exit(PCA_EXIT_USAGE);
+}
+
+/* The long option argv[optind - 1] names, when getopt's complaint is about
+ * it rather than about a short option inside a cluster. */
+static const struct option *
+long_option_at_fault(const struct option *longopts, const char *arg)
+{
+	size_t n;
+
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL;
+	n = strcspn(arg + 2, "=");
+	for (const struct option *o = longopts; o && o->name; o++)
+		if (strlen(o->name) == n && strncmp(o->name, arg + 2, n) == 0 &&
+		    (optopt == 0 || optopt == o->val))
+			return o;
+	return NULL;
+}
+
+void
+pca_usage_bad_option(const char *synopsis, const struct option *longopts, char **argv, int c)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	const struct option *lo = long_option_at_fault(longopts, arg);
+	size_t n = strcspn(arg, "=");
+
+	if (lo && c == ':')
+		pca_usage_fail(synopsis, "option --%s needs a value", lo->name);
+	if (lo && lo->has_arg == no_argument && arg[n] == '=')
+		pca_usage_fail(synopsis, "option --%s takes no value", lo->name);
+	if (strncmp(arg, "--", 2) == 0 && optopt == 0)
+		pca_usage_fail(synopsis, "unknown option %.*s", (int)n, arg);
+	if (c == ':')
+		pca_usage_fail(synopsis, "option -%c needs a value", optopt);
+	pca_usage_fail(synopsis, "unknown option -%c", optopt);
 }
 
 void

@@ -51,6 +51,12 @@ void pca_warn_at(const char *file, unsigned long line, const char *fmt, ...)
 _Noreturn void pca_usage_fail(const char *synopsis, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* What getopt_long refused (c is ':' or '?'), said right for short options,
+ * clusters (-qx), long options and --flag=value: then exits 2. */
+struct option;
+_Noreturn void pca_usage_bad_option(const char *synopsis, const struct option *longopts,
+	char **argv, int c);
+
 /* "name version" and the versions of the libraries it runs with. */
 void pca_print_version(FILE *fp);
 

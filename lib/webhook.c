@@ -515,6 +515,7 @@ pca_webhook_add(struct pca_webhook *w, struct pca_call *call, const char *file,
 	rec->jobptrs = pca_calloc(n ? n : 1, sizeof *rec->jobptrs);
 	if (n)
 		pca_render_webhook(w->renderer, &rec->call, &rec->body);
+	rec->call.raw = NULL; /* the line goes when the next one is read */
 	for (size_t i = 0; i < n; i++) {
 		rec->jobptrs[i] = &rec->jobs[i].job;
 		if (init_job(w, rec, &rec->jobs[i], sel[i], err) < 0) {
