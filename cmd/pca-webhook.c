@@ -7,11 +7,10 @@
 #include <string.h>
 
 #include "config.h"
-#include "result.h"
-#include "spool.h"
 #include "timeutil.h"
 #include "tool.h"
-#include "webhook.h"
+#include "deliver.h"
+#include "send_webhook.h"
 
 static const char synopsis[] =
     "pca-webhook [-c FILE | --url URL (--secret-file F | --secret-env VAR)] [--action ID]\n"
@@ -207,7 +206,8 @@ parse_args(int argc, char **argv, struct options *o)
 struct run {
 	struct options o;
 	struct pca_config *cfg;
-	struct pca_webhook *w;
+	struct pca_sender *s;
+	struct pca_webhook_ctx ch;
 	struct pca_outcome out;
 	struct pca_buf line;
 	int64_t now;
@@ -254,8 +254,9 @@ write_record(void *ud, struct pca_call *call)
 	if (!r->o.verbose || !call->actions)
 		return;
 	for (size_t i = 0; i < call->nactions; i++) {
-		json_object *e = json_object_array_get_idx(call->actions, i), *v;
-		if (strcmp(pca_json_str(e, "type") ? pca_json_str(e, "type") : "", "webhook") != 0)
+		json_object *e = json_object_array_get_idx(call->actions, i), *v = NULL;
+		const char *type = pca_json_str(e, "type");
+		if (!type || strcmp(type, "webhook") != 0)
 			continue;
 		json_object_object_get_ex(e, "http_status", &v);
 		pca_warn("%s %s: %s%s%s", call->call_id, pca_json_str(e, "action_id"),
@@ -284,173 +285,51 @@ warn_hook(void *ud, const char *file, unsigned long line, const char *msg)
 		pca_warn("%s", msg);
 }
 
-/* ---- the modes that only read or change the spool ---- */
-
-static int
-spool_filter(const struct run *r, struct pca_spool_filter *f, struct pca_err *err)
+static void
+warn_channel(void *ud, const char *msg)
 {
-	static const char *const states[] = { "pending", "leased", "due", "done", "dead", NULL };
-	int64_t d;
-	bool ok = !r->o.status;
-
-	memset(f, 0, sizeof *f);
-	f->channel = "webhook";
-	f->state = r->o.status;
-	f->action_id = r->o.action;
-	for (size_t i = 0; r->o.status && states[i]; i++)
-		ok = ok || strcmp(r->o.status, states[i]) == 0;
-	if (!ok)
-		pca_usage_fail(synopsis, "--status %s: pending, leased, due, done or dead", r->o.status);
-	if (!r->o.since)
-		return 0;
-	if (pca_time_parse(r->o.since, &f->since, err) == 0)
-		return 0;
-	pca_err_clear(err);
-	if (pca_duration_parse(r->o.since, &d, err) < 0)
-		pca_usage_fail(synopsis, "--since %s: an RFC 3339 time or a duration like 24h",
-		    r->o.since);
-	f->since = r->now - d;
-	return 0;
+	warn_hook(ud, NULL, 0, msg);
 }
 
-static json_object *
-item_entry(const struct pca_spool_item *it)
-{
-	json_object *e = it->last_result ? json_tokener_parse(it->last_result) : NULL;
-
-	if (e && json_object_is_type(e, json_type_object))
-		return e;
-	json_object_put(e);
-	e = pca_result_new(it->action_id, "webhook", NULL);
-	pca_result_str(e, "status", it->state == PCA_ITEM_DONE ? "succeeded" :
-	    it->state == PCA_ITEM_DEAD ? "failed" : "spooled");
-	pca_result_int(e, "attempts", it->attempts);
-	pca_result_str(e, "provider", "pca-webhook");
-	pca_result_str(e, "provider_message_id", it->key);
-	return e;
-}
-
-struct lister {
-	struct run *r;
-	struct pca_parser *p;
-};
-
-static int
-list_item(void *ud, const struct pca_spool_item *it)
-{
-	struct lister *l = ud;
-	struct pca_call call;
-	struct pca_err err = PCA_ERR_INIT;
-
-	if (pca_record_parse(l->p, it->record, strlen(it->record), &call, &err) < 0) {
-		pca_warn("spool item %s: %s", it->key, err.msg);
-		pca_err_clear(&err);
-		l->r->out.failed++;
-		return 0;
-	}
-	pca_result_set(&call, item_entry(it));
-	write_record(l->r, &call);
-	pca_call_release(&call);
-	return !pca_stdout_ok();
-}
+/* ---- the modes ---- */
 
 static int
 spool_mode(struct run *r, struct pca_err *err)
 {
-	struct pca_spool *sp;
-	struct pca_spool_filter f;
-	struct lister l = { r, NULL };
-	size_t n = 0;
-	int rc;
+	static const enum pca_spool_mode modes[] = { [M_LIST] = PCA_SPOOL_LIST,
+		[M_COUNT] = PCA_SPOOL_COUNT, [M_REQUEUE] = PCA_SPOOL_REQUEUE,
+		[M_ENABLE] = PCA_SPOOL_ENABLE };
+	struct pca_spool_request q = { modes[r->o.mode], spool_path(r), "webhook", r->o.status,
+		r->o.since, r->o.action, r->o.enable, r->now, r->o.quiet };
 
-	if (!spool_path(r))
-		return pca_err_set(err, "no spool: give --spool FILE, or spool: in the configuration");
-	spool_filter(r, &f, err);
-	if (!(sp = pca_spool_open(spool_path(r), err)))
-		return -1;
-	switch (r->o.mode) {
-	case M_LIST:
-		l.p = pca_parser_new();
-		rc = pca_spool_list(sp, &f, r->now, list_item, &l, err);
-		pca_parser_free(l.p);
-		break;
-	case M_COUNT:
-		if ((rc = pca_spool_count(sp, &f, r->now, &n, err)) == 0)
-			printf("%zu\n", n);
-		break;
-	case M_REQUEUE:
-		if ((rc = pca_spool_requeue(sp, &f, r->now, &n, err)) == 0 && !r->o.quiet)
-			pca_warn("%zu item%s due now; deliver with --drain", n, n == 1 ? "" : "s");
-		break;
-	default:
-		rc = pca_spool_enable_endpoint(sp, r->o.enable, err);
-		break;
-	}
-	pca_spool_close(sp);
-	return rc;
+	return pca_tool_spool(&q, synopsis, &r->out, err);
 }
-
-/* ---- sending ---- */
-
-static int
-op_add(void *ud, struct pca_call *call, const char *file, unsigned long line,
-	struct pca_err *err)
-{
-	return pca_webhook_add(ud, call, file, line, err);
-}
-
-static int
-op_step(void *ud, int max_wait_ms, int fd, bool *fd_ready)
-{
-	return pca_webhook_step(ud, max_wait_ms, fd, fd_ready);
-}
-
-static size_t
-op_waiting(void *ud)
-{
-	return pca_webhook_waiting(ud);
-}
-
-static size_t
-op_held(void *ud)
-{
-	return pca_webhook_held(ud);
-}
-
-static int
-op_finish(void *ud, struct pca_err *err)
-{
-	return pca_webhook_finish(ud, err);
-}
-
-static const struct pca_sender_ops sender_ops = { op_add, op_step, op_waiting, op_held,
-	op_finish };
 
 static void
-sender_opts(const struct run *r, struct pca_webhook_opts *wo)
+sender_opts(const struct run *r, struct pca_sender_opts *so)
 {
-	memset(wo, 0, sizeof *wo);
-	wo->only_action = r->o.action;
-	wo->spool_path = spool_path(r);
-	wo->resend = r->o.resend;
-	wo->new_id = r->o.new_id;
-	wo->dry_run = r->o.dry_run;
-	wo->v1a = r->o.v1a;
-	wo->parallel = r->o.parallel;
-	wo->attempts = r->o.mode == M_DRAIN ? 1 : r->o.retries + 1;
-	wo->timeout_ms = (int64_t)(r->o.timeout * 1000);
-	wo->fixed_now = r->o.now ? r->now : -1;
-	wo->log = r->log;
-	wo->log_bodies = r->o.log_bodies;
-	wo->http.allow_private = r->o.allow_private;
-	wo->http.allow_http = r->o.allow_http;
-	wo->http.cacert = r->o.cacert;
+	memset(so, 0, sizeof *so);
+	so->only_action = r->o.action;
+	so->spool_path = spool_path(r);
+	so->resend = r->o.resend;
+	so->new_id = r->o.new_id;
+	so->dry_run = r->o.dry_run;
+	so->parallel = r->o.parallel;
+	so->attempts = r->o.mode == M_DRAIN ? 1 : r->o.retries + 1;
+	so->timeout_ms = (int64_t)(r->o.timeout * 1000);
+	so->fixed_now = r->o.now ? r->now : -1;
+	so->log = r->log;
+	so->log_bodies = r->o.log_bodies;
+	so->http.allow_private = r->o.allow_private;
+	so->http.allow_http = r->o.allow_http;
+	so->http.cacert = r->o.cacert;
+	so->http.user_agent = r->ch.user_agent;
 }
 
 static void
 tally(struct run *r)
 {
-	const struct pca_webhook_counts *c = pca_webhook_counts(r->w);
+	const struct pca_sender_counts *c = pca_sender_counts(r->s);
 
 	r->out.failed += c->failed;
 	r->out.spooled += c->spooled;
@@ -459,26 +338,28 @@ tally(struct run *r)
 static int
 send_mode(struct run *r, char **files, int nfiles, struct pca_err *err)
 {
-	struct pca_webhook_opts wo;
-	struct pca_webhook_hooks hooks = { r, write_record, write_request, warn_hook };
+	struct pca_sender_opts so;
+	struct pca_sender_hooks hooks = { r, write_record, write_request, warn_hook };
 	struct pca_rejects rj;
 	int rc;
 
-	sender_opts(r, &wo);
-	if (!(r->w = pca_webhook_new(r->cfg, &wo, &hooks, err))) {
+	pca_webhook_ctx_init(&r->ch, r->o.v1a);
+	r->ch.warn = warn_channel;
+	r->ch.warn_ud = r;
+	sender_opts(r, &so);
+	if (!(r->s = pca_sender_new(r->cfg, &pca_webhook_channel, &r->ch, &so, &hooks, err))) {
 		r->out.config = true;
 		return -1;
 	}
 	if (r->o.mode == M_DRAIN) {
-		rc = pca_webhook_drain(r->w, err);
+		rc = pca_sender_drain(r->s, err);
 		tally(r);
 		return rc;
 	}
 	if (pca_rejects_open(&rj, r->o.rejects, err) < 0)
 		pca_usage_fail(synopsis, "%s", err->msg);
-	/* Read ahead while transfers run, but not without bound: memory stays
-	 * flat whatever the input's size. */
-	rc = pca_tool_each_record_async(files, nfiles, &rj, &r->out, &sender_ops, r->w,
+	/* Read ahead while transfers run, but not without bound. */
+	rc = pca_tool_each_record_async(files, nfiles, &rj, &r->out, r->s,
 	    (size_t)r->o.parallel * 64, (size_t)64 << 20);
 	if (!pca_rejects_close(&rj))
 		r->out.ioerr = true;
@@ -523,7 +404,7 @@ main(int argc, char **argv)
 		r.out.failed++;
 	if (rc < 0)
 		pca_warn("%s", pca_err_msg(&err));
-	pca_webhook_free(r.w);
+	pca_sender_free(r.s);
 	if (r.log && (ferror(r.log) | fclose(r.log))) {
 		pca_warn("--log %s: write error", r.o.log);
 		r.out.ioerr = true;

@@ -31,9 +31,23 @@ static const char *const template_keys[] = { "sms", "email_subject", "email_text
 static const char *const credit_keys[] = { "sms_segment", "email_recipient", NULL };
 static const char *const when_keys[] = { "status", "direction", "min_duration", "contact", NULL };
 static const char *const sms_keys[] = { "id", "type", "when", "templates", "to", "from",
-	"max_segments", NULL };
+	"max_segments", "rate", "timeout", "provider", "status_callback", "twilio", "vonage",
+	"telnyx", "sns", "http", NULL };
 static const char *const email_keys[] = { "id", "type", "when", "templates", "to", "cc", "bcc",
-	"from", "reply_to", "list_id", NULL };
+	"from", "reply_to", "list_id", "envelope_from", "timeout", "smtp", "sendmail", NULL };
+static const char *const smtp_keys[] = { "url", "tls", "user", "password", "password_file",
+	"password_env", "oauth2_token", "oauth2_token_file", "oauth2_token_env", "cacert", NULL };
+static const char *const twilio_keys[] = { "account_sid", "api_key", "auth_token",
+	"auth_token_file", "auth_token_env", "messaging_service_sid", "base_url", NULL };
+static const char *const vonage_keys[] = { "api_key", "api_secret", "api_secret_file",
+	"api_secret_env", "base_url", NULL };
+static const char *const telnyx_keys[] = { "api_key", "api_key_file", "api_key_env",
+	"messaging_profile_id", "base_url", NULL };
+static const char *const sns_keys[] = { "region", "access_key_id", "secret_access_key",
+	"secret_access_key_file", "secret_access_key_env", "session_token", "session_token_file",
+	"session_token_env", "base_url", NULL };
+static const char *const http_keys[] = { "url", "method", "headers", "form", "json", "secret",
+	"secret_file", "secret_env", "message_id", NULL };
 static const char *const webhook_keys[] = { "id", "type", "when", "url", "secret", "secret_file",
 	"secret_env", "timeout", NULL };
 static const char *const call_statuses[] = { "completed", "failed", "busy", "no_answer",
@@ -342,19 +356,242 @@ valid_id(const char *s)
 }
 
 static int
+parse_timeout(struct loader *ld, struct pca_ynode *n, struct pca_action *a, int64_t dflt)
+{
+	struct pca_ynode *v = pca_ymap_get(n, "timeout");
+	struct pca_err derr = PCA_ERR_INIT;
+	const char *s;
+
+	a->timeout_ms = dflt;
+	if (!v)
+		return 0;
+	if (pca_ynode_str(ld->doc, v, &s, ld->err) < 0)
+		return -1;
+	if (pca_duration_parse(s, &a->timeout_ms, &derr) < 0 || a->timeout_ms < 100) {
+		pca_yerr(ld->doc, v, ld->err, "%s", derr.msg ? derr.msg : "timeout under 100ms");
+		pca_err_clear(&derr);
+		return -1;
+	}
+	return 0;
+}
+
+/* A mapping of names to template strings (the generic provider). */
+static int
+parse_fields(struct loader *ld, struct pca_ynode *n, struct pca_sms_field **out, size_t *count)
+{
+	const char *v;
+
+	if (pca_ynode_want(ld->doc, n, PCA_YMAP, "a mapping of names to values", ld->err) < 0)
+		return -1;
+	*out = pca_calloc(n->n ? n->n : 1, sizeof **out);
+	for (size_t i = 0; i < n->n; i++) {
+		n->used[i] = true;
+		if (pca_ynode_str(ld->doc, n->items[2 * i + 1], &v, ld->err) < 0)
+			return -1;
+		(*out)[i].name = pca_strdup(n->items[2 * i]->value);
+		(*out)[i].value = pca_strdup(v);
+		*count = i + 1;
+	}
+	return 0;
+}
+
+static int
+need_str(struct loader *ld, struct pca_ynode *sec, const char *key, char **out)
+{
+	int rc = get_str(ld, sec, key, out);
+
+	if (rc == 0)
+		return pca_yerr(ld->doc, sec, ld->err, "\"%s\" is missing", key);
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+need_secret(struct loader *ld, struct pca_ynode *sec, const char *name, struct pca_secret *s)
+{
+	if (parse_secret(ld, sec, name, s) < 0)
+		return -1;
+	if (s->kind == PCA_SECRET_NONE)
+		return pca_yerr(ld->doc, sec, ld->err, "no %s (give %s_file, %s_env or %s)", name, name,
+		    name, name);
+	return 0;
+}
+
+static int
+parse_http_provider(struct loader *ld, struct pca_ynode *sec, struct pca_action *a)
+{
+	struct pca_sms_provider *p = &a->provider;
+	struct pca_ynode *form = pca_ymap_get(sec, "form"), *json = pca_ymap_get(sec, "json"), *h;
+
+	if (need_str(ld, sec, "url", &p->url) < 0 || get_str(ld, sec, "method", &p->method) < 0 ||
+	    get_str(ld, sec, "message_id", &p->message_id_path) < 0 ||
+	    parse_secret(ld, sec, "secret", &a->secret) < 0)
+		return -1;
+	if (p->method && strcmp(p->method, "POST") != 0 && strcmp(p->method, "PUT") != 0)
+		return pca_yerr(ld->doc, pca_ymap_get(sec, "method"), ld->err, "method must be POST "
+		    "or PUT");
+	if (!!form == !!json)
+		return pca_yerr(ld->doc, sec, ld->err, "give the message fields as \"form\" or as "
+		    "\"json\" (one of them)");
+	p->json = json != NULL;
+	if (parse_fields(ld, form ? form : json, &p->fields, &p->nfields) < 0)
+		return -1;
+	if ((h = pca_ymap_get(sec, "headers")) && parse_fields(ld, h, &p->headers, &p->nheaders) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+parse_provider_section(struct loader *ld, struct pca_ynode *sec, struct pca_action *a)
+{
+	struct pca_sms_provider *p = &a->provider;
+
+	if (pca_ynode_want(ld->doc, sec, PCA_YMAP, "a mapping of provider settings", ld->err) < 0 ||
+	    get_str(ld, sec, "base_url", &p->base_url) < 0)
+		return -1;
+	switch (p->kind) {
+	case PCA_SMS_TWILIO:
+		if (need_str(ld, sec, "account_sid", &p->account_sid) < 0 ||
+		    get_str(ld, sec, "api_key", &p->api_key) < 0 ||
+		    get_str(ld, sec, "messaging_service_sid", &p->messaging_service_sid) < 0 ||
+		    need_secret(ld, sec, "auth_token", &a->secret) < 0)
+			return -1;
+		return pca_ymap_check_unused(ld->doc, sec, twilio_keys, ld->err);
+	case PCA_SMS_VONAGE:
+		if (need_str(ld, sec, "api_key", &p->api_key) < 0 ||
+		    need_secret(ld, sec, "api_secret", &a->secret) < 0)
+			return -1;
+		return pca_ymap_check_unused(ld->doc, sec, vonage_keys, ld->err);
+	case PCA_SMS_TELNYX:
+		if (need_secret(ld, sec, "api_key", &a->secret) < 0 ||
+		    get_str(ld, sec, "messaging_profile_id", &p->messaging_profile_id) < 0)
+			return -1;
+		return pca_ymap_check_unused(ld->doc, sec, telnyx_keys, ld->err);
+	case PCA_SMS_SNS:
+		if (need_str(ld, sec, "region", &p->region) < 0 ||
+		    need_str(ld, sec, "access_key_id", &p->access_key_id) < 0 ||
+		    need_secret(ld, sec, "secret_access_key", &a->secret) < 0 ||
+		    parse_secret(ld, sec, "session_token", &a->session_token) < 0)
+			return -1;
+		return pca_ymap_check_unused(ld->doc, sec, sns_keys, ld->err);
+	case PCA_SMS_HTTP:
+		if (parse_http_provider(ld, sec, a) < 0)
+			return -1;
+		return pca_ymap_check_unused(ld->doc, sec, http_keys, ld->err);
+	}
+	return -1;
+}
+
+/* "provider: NAME" and the section of that name; a section alone names
+ * its provider. */
+static int
+parse_provider(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
+{
+	static const char *const names[] = { "twilio", "vonage", "telnyx", "sns", "http" };
+	struct pca_ynode *v = pca_ymap_get(n, "provider"), *sec = NULL, *other;
+	const char *name = NULL;
+	int kind;
+
+	if (v && pca_ynode_str(ld->doc, v, &name, ld->err) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		if (!(other = pca_ymap_get(n, names[i])))
+			continue;
+		if (sec)
+			return pca_yerr(ld->doc, other, ld->err, "settings for both %s and %s: one "
+			    "provider per action", name, names[i]);
+		if (name && strcmp(name, names[i]) != 0)
+			return pca_yerr(ld->doc, other, ld->err, "settings for %s, but the provider is %s",
+			    names[i], name);
+		sec = other;
+		name = names[i];
+	}
+	if (!name)
+		return 0; /* renders, but pca-send-sms will ask for a provider */
+	if ((kind = pca_sms_provider_kind(name)) < 0)
+		return pca_yerr(ld->doc, v, ld->err, "unknown SMS provider \"%s\" (known: twilio, "
+		    "vonage, telnyx, sns, http)", name);
+	if (!sec)
+		return pca_yerr(ld->doc, v, ld->err, "provider %s needs a \"%s:\" section with its "
+		    "settings", name, name);
+	a->has_provider = true;
+	a->provider.kind = kind;
+	return parse_provider_section(ld, sec, a);
+}
+
+static int
 parse_sms(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
 {
 	struct pca_ynode *v;
 	int64_t segs = 2;
 
 	if (parse_recipients(ld, n, "to", true, check_e164, &a->to, &a->nto) < 0 ||
-	    get_str(ld, n, "from", &a->from) < 0)
+	    get_str(ld, n, "from", &a->from) < 0 || parse_timeout(ld, n, a, 15000) < 0 ||
+	    get_str(ld, n, "status_callback", &a->provider.status_callback) < 0)
 		return -1;
 	if ((v = pca_ymap_get(n, "max_segments")) &&
 	    pca_ynode_int(ld->doc, v, 1, 10, &segs, ld->err) < 0)
 		return -1;
 	a->max_segments = (int)segs;
+	if ((v = pca_ymap_get(n, "rate")) &&
+	    pca_ynode_number(ld->doc, v, 0, 10000, &a->rate, ld->err) < 0)
+		return -1;
+	if (parse_provider(ld, n, a) < 0)
+		return -1;
 	return pca_ymap_check_unused(ld->doc, n, sms_keys, ld->err);
+}
+
+static int
+parse_smtp(struct loader *ld, struct pca_ynode *sec, struct pca_action *a)
+{
+	struct pca_ynode *v;
+	const char *tls;
+
+	if (pca_ynode_want(ld->doc, sec, PCA_YMAP, "a mapping of SMTP settings", ld->err) < 0 ||
+	    need_str(ld, sec, "url", &a->smtp_url) < 0 ||
+	    get_str(ld, sec, "user", &a->smtp_user) < 0 ||
+	    parse_secret(ld, sec, "password", &a->smtp_password) < 0 ||
+	    parse_secret(ld, sec, "oauth2_token", &a->smtp_oauth2) < 0 ||
+	    get_readable_path(ld, sec, "cacert", &a->smtp_cacert) < 0)
+		return -1;
+	if (strncmp(a->smtp_url, "smtp://", 7) != 0 && strncmp(a->smtp_url, "smtps://", 8) != 0)
+		return pca_yerr(ld->doc, pca_ymap_get(sec, "url"), ld->err, "an SMTP url starts with "
+		    "smtp:// (STARTTLS) or smtps:// (TLS from the start)");
+	a->smtp_tls = PCA_TLS_REQUIRED;
+	if ((v = pca_ymap_get(sec, "tls"))) {
+		if (pca_ynode_str(ld->doc, v, &tls, ld->err) < 0)
+			return -1;
+		if (strcmp(tls, "optional") == 0)
+			a->smtp_tls = PCA_TLS_OPTIONAL;
+		else if (strcmp(tls, "none") == 0)
+			a->smtp_tls = PCA_TLS_NONE;
+		else if (strcmp(tls, "required") != 0)
+			return pca_yerr(ld->doc, v, ld->err, "tls must be required, optional or none");
+	}
+	if ((a->smtp_password.kind || a->smtp_oauth2.kind) && !a->smtp_user)
+		return pca_yerr(ld->doc, sec, ld->err, "a password or token needs a \"user\"");
+	if (a->smtp_password.kind && a->smtp_oauth2.kind)
+		return pca_yerr(ld->doc, sec, ld->err, "give a password or an oauth2_token, not both");
+	return pca_ymap_check_unused(ld->doc, sec, smtp_keys, ld->err);
+}
+
+/* SMTP, or a local MTA's sendmail program. */
+static int
+parse_transport(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
+{
+	struct pca_ynode *smtp = pca_ymap_get(n, "smtp"), *sm = pca_ymap_get(n, "sendmail");
+	bool on;
+
+	if (smtp && sm)
+		return pca_yerr(ld->doc, sm, ld->err, "give smtp or sendmail, not both");
+	if (smtp)
+		return parse_smtp(ld, smtp, a);
+	if (!sm)
+		return 0;
+	if (sm->plain && pca_ynode_bool(ld->doc, sm, &on, NULL) == 0) {
+		a->sendmail = on ? pca_strdup("/usr/sbin/sendmail") : NULL;
+		return 0;
+	}
+	return get_str(ld, n, "sendmail", &a->sendmail) < 0 ? -1 : 0;
 }
 
 static int
@@ -372,7 +609,12 @@ parse_email(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
 	if (get_str(ld, n, "reply_to", &a->reply_to) > 0 &&
 	    check_mailbox(ld, pca_ymap_get(n, "reply_to"), a->reply_to) < 0)
 		return -1;
-	if (get_str(ld, n, "list_id", &a->list_id) < 0)
+	if (get_str(ld, n, "list_id", &a->list_id) < 0 ||
+	    get_str(ld, n, "envelope_from", &a->envelope_from) < 0 ||
+	    parse_timeout(ld, n, a, 60000) < 0 || parse_transport(ld, n, a) < 0)
+		return -1;
+	if (a->envelope_from && check_mailbox(ld, pca_ymap_get(n, "envelope_from"),
+	    a->envelope_from) < 0)
 		return -1;
 	for (const char *p = a->list_id; p && *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
@@ -385,7 +627,6 @@ static int
 parse_webhook(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
 {
 	struct pca_ynode *v = pca_ymap_get(n, "url");
-	struct pca_err derr = PCA_ERR_INIT;
 	const char *s;
 
 	if (!v)
@@ -397,16 +638,8 @@ parse_webhook(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
 	a->url = pca_strdup(s);
 	if (parse_secret(ld, n, "secret", &a->secret) < 0)
 		return -1;
-	a->timeout_ms = 15000;
-	if ((v = pca_ymap_get(n, "timeout"))) {
-		if (pca_ynode_str(ld->doc, v, &s, ld->err) < 0)
-			return -1;
-		if (pca_duration_parse(s, &a->timeout_ms, &derr) < 0 || a->timeout_ms < 100) {
-			pca_yerr(ld->doc, v, ld->err, "%s", derr.msg ? derr.msg : "timeout under 100ms");
-			pca_err_clear(&derr);
-			return -1;
-		}
-	}
+	if (parse_timeout(ld, n, a, 15000) < 0)
+		return -1;
 	return pca_ymap_check_unused(ld->doc, n, webhook_keys, ld->err);
 }
 
@@ -703,6 +936,15 @@ free_action(struct pca_action *a)
 	free(a->list_id);
 	free(a->url);
 	free_secret(&a->secret);
+	free_secret(&a->session_token);
+	pca_sms_provider_free(&a->provider);
+	free(a->envelope_from);
+	free(a->smtp_url);
+	free(a->smtp_user);
+	free_secret(&a->smtp_password);
+	free_secret(&a->smtp_oauth2);
+	free(a->smtp_cacert);
+	free(a->sendmail);
 }
 
 void

@@ -17,6 +17,7 @@
 #include "contacts.h"
 #include "err.h"
 #include "record.h"
+#include "sms_provider.h"
 
 enum pca_action_type { PCA_SMS, PCA_EMAIL, PCA_WEBHOOK };
 
@@ -56,8 +57,21 @@ struct pca_action {
 	char *reply_to, *list_id;
 	int max_segments;        /* SMS */
 	char *url;               /* webhook */
-	struct pca_secret secret;
+	struct pca_secret secret;  /* webhook signing secrets; SMS provider secret */
 	int64_t timeout_ms;
+	/* SMS */
+	bool has_provider;
+	struct pca_sms_provider provider;
+	struct pca_secret session_token; /* sns */
+	double rate;             /* messages per second per sender, 0: no pacing */
+	/* email */
+	char *envelope_from;     /* the bounce address, or NULL for From's */
+	char *smtp_url;          /* smtp://host:587 or smtps://host:465 */
+	enum { PCA_TLS_REQUIRED, PCA_TLS_OPTIONAL, PCA_TLS_NONE } smtp_tls;
+	char *smtp_user;
+	struct pca_secret smtp_password, smtp_oauth2;
+	char *smtp_cacert;
+	char *sendmail;          /* hand to this MTA program instead of SMTP, or NULL */
 };
 
 struct pca_credit_rates {

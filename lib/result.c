@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "utf8.h"
 #include "timeutil.h"
 
 json_object *
@@ -93,4 +94,21 @@ pca_result_set(struct pca_call *call, json_object *entry)
 		}
 	}
 	pca_call_add_action(call, entry);
+}
+
+void
+pca_result_response(json_object *r, const char *data, size_t len)
+{
+	struct pca_buf b = PCA_BUF_INIT;
+	size_t pos = 0;
+	int32_t cp;
+	char u[4];
+
+	/* Results are JSON text: keep valid UTF-8 only, and not too much. */
+	while (pos < len && b.len < 512)
+		if ((cp = pca_utf8_next(data, len, &pos)) >= 0)
+			pca_buf_add(&b, u, pca_utf8_put(u, (uint32_t)cp));
+	if (b.len)
+		json_object_object_add(r, "response", json_object_new_string_len(b.data, (int)b.len));
+	pca_buf_free(&b);
 }

@@ -20,6 +20,9 @@ void pca_result_int(json_object *r, const char *key, int64_t value);
 void pca_result_num(json_object *r, const char *key, double value);
 void pca_result_time(json_object *r, const char *key, int64_t ms);
 void pca_result_error(json_object *r, const char *code, const char *message);
+/* "response": the start of what a server answered (at most 512 bytes, whole
+ * UTF-8 characters, invalid bytes dropped), when there is any. */
+void pca_result_response(json_object *r, const char *data, size_t len);
 
 /* How many post_call_actions entries the record would have once these action
  * ids have their entry (an entry of the same action_id is replaced, not

@@ -138,16 +138,28 @@ pca_usage_bad_option(const char *synopsis, const struct option *longopts, char *
 	pca_usage_fail(synopsis, "unknown option -%c", optopt);
 }
 
+/* Weak: a program that does not link a library (pca-verify has no use for
+ * libcurl, and loading it would double its start-up time) says nothing of
+ * it, rather than linking it just to print its version. */
+#pragma weak curl_version_info
+#pragma weak yaml_get_version_string
+#pragma weak sqlite3_libversion
+
 void
 pca_print_version(FILE *fp)
 {
-	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+	const curl_version_info_data *cv;
 
 	fprintf(fp, "%s %s\n", progname, PCA_VERSION);
-	fprintf(fp, "libcurl %s (%s), json-c %s, %s, libyaml %s, SQLite %s\n", cv->version,
-	    cv->ssl_version ? cv->ssl_version : "no TLS", json_c_version(),
-	    OpenSSL_version(OPENSSL_VERSION), yaml_get_version_string(), sqlite3_libversion());
-	fprintf(fp, "build: %s\n", PCA_BUILD_OPTIONS);
+	fprintf(fp, "json-c %s, %s", json_c_version(), OpenSSL_version(OPENSSL_VERSION));
+	if (curl_version_info && (cv = curl_version_info(CURLVERSION_NOW)))
+		fprintf(fp, ", libcurl %s (%s)", cv->version, cv->ssl_version ? cv->ssl_version :
+		    "no TLS");
+	if (yaml_get_version_string)
+		fprintf(fp, ", libyaml %s", yaml_get_version_string());
+	if (sqlite3_libversion)
+		fprintf(fp, ", SQLite %s", sqlite3_libversion());
+	fprintf(fp, "\nbuild: %s\n", PCA_BUILD_OPTIONS);
 }
 
 int
@@ -274,101 +286,3 @@ pca_tool_each_record(char **files, int nfiles, struct pca_rejects *rj, struct pc
 	return rc;
 }
 
-static int
-take_line(struct pca_reader *rd, struct pca_parser *p, const char *line, size_t len,
-	struct pca_rejects *rj, struct pca_outcome *o, const struct pca_sender_ops *ops, void *ud)
-{
-	struct pca_err err = PCA_ERR_INIT;
-	struct pca_call call;
-	int rc;
-
-	if (pca_record_parse(p, line, len, &call, &err) < 0) {
-		pca_reject(rj, rd->name, rd->lineno, line, len, err.msg);
-		pca_err_clear(&err);
-		o->rejected++;
-		return 0;
-	}
-	rc = ops->add(ud, &call, rd->name, rd->lineno, &err);
-	if (rc == -1) {
-		pca_reject(rj, rd->name, rd->lineno, line, len, err.msg);
-		o->rejected++;
-		pca_call_release(&call);
-		rc = 0;
-	} else if (rc < 0) {
-		pca_warn_at(rd->name, rd->lineno, "%s", pca_err_msg(&err));
-	}
-	pca_err_clear(&err);
-	return rc < 0 ? -1 : 0;
-}
-
-static int
-each_line_async(struct pca_reader *rd, struct pca_parser *p, struct pca_rejects *rj,
-	struct pca_outcome *o, const struct pca_sender_ops *ops, void *ud, size_t max_waiting,
-	size_t max_held)
-{
-	struct pca_err err = PCA_ERR_INIT;
-	char *line;
-	size_t len;
-	bool ready = false;
-	int rc;
-
-	while (pca_stdout_ok()) {
-		if (ops->waiting(ud) >= max_waiting || ops->held(ud) >= max_held) {
-			if (ops->step(ud, 1000, -1, NULL) < 0)
-				return -1;
-			continue;
-		}
-		rc = pca_reader_try(rd, &line, &len, &err);
-		if (rc == 1 && take_line(rd, p, line, len, rj, o, ops, ud) < 0)
-			return -1;
-		if (rc == 0)
-			return 0;
-		if (rc == 2 && ops->waiting(ud) == 0)
-			rc = pca_reader_fill(rd, &err) < 0 ? -1 : 2;
-		else if (rc == 2 && ops->step(ud, 1000, rd->fd, &ready) < 0)
-			return -1;
-		else if (rc == 2 && ready)
-			rc = pca_reader_fill(rd, &err) < 0 ? -1 : 2;
-		if (rc < 0) {
-			pca_warn("%s", pca_err_msg(&err));
-			pca_err_clear(&err);
-			o->noinput++;
-			return 0;
-		}
-	}
-	return 0;
-}
-
-int
-pca_tool_each_record_async(char **files, int nfiles, struct pca_rejects *rj,
-	struct pca_outcome *o, const struct pca_sender_ops *ops, void *ud, size_t max_waiting,
-	size_t max_held)
-{
-	static char *dash[] = { "-" };
-	struct pca_parser *p = pca_parser_new();
-	struct pca_reader rd;
-	struct pca_err err = PCA_ERR_INIT;
-	int rc = 0;
-
-	if (nfiles == 0) {
-		files = dash;
-		nfiles = 1;
-	}
-	for (int i = 0; i < nfiles && rc == 0 && pca_stdout_ok(); i++) {
-		if (pca_reader_open(&rd, files[i], &err) < 0) {
-			pca_warn("%s", err.msg);
-			pca_err_clear(&err);
-			o->noinput++;
-			continue;
-		}
-		rc = each_line_async(&rd, p, rj, o, ops, ud, max_waiting, max_held);
-		pca_reader_close(&rd);
-	}
-	pca_parser_free(p);
-	if (rc == 0 && ops->finish(ud, &err) < 0) {
-		pca_warn("%s", pca_err_msg(&err));
-		pca_err_clear(&err);
-		rc = -1;
-	}
-	return rc;
-}

@@ -95,23 +95,32 @@ typedef int pca_record_fn(void *ud, struct pca_call *call, const char *file, uns
 int pca_tool_each_record(char **files, int nfiles, struct pca_rejects *rj, struct pca_outcome *o,
 	pca_record_fn *fn, void *ud);
 
-/* A sender that keeps transfers going while it reads (pca-webhook, and the
- * SMS and email senders). */
-struct pca_sender_ops {
-	/* Take a valid record: 0 taken, -1 rejected (err says why: the line goes
-	 * to the rejects), -2 cannot go on (err says why). */
-	int (*add)(void *ud, struct pca_call *call, const char *file, unsigned long line,
-		struct pca_err *err);
-	int (*step)(void *ud, int max_wait_ms, int fd, bool *fd_ready);
-	size_t (*waiting)(void *ud);   /* records taken and not yet written */
-	size_t (*held)(void *ud);      /* bytes they hold */
-	int (*finish)(void *ud, struct pca_err *err);
-};
+struct pca_sender;
 
 /* The read loop for senders: like pca_tool_each_record, but reading only
  * when a line is there or nothing else can progress, and pausing the input
- * while more than max_waiting records or max_held bytes wait. Returns -1
- * when the sender could not go on (already reported). */
+ * while more than max_waiting records or max_held bytes wait, so memory
+ * stays flat. Returns -1 when the sender could not go on (reported). */
 int pca_tool_each_record_async(char **files, int nfiles, struct pca_rejects *rj,
-	struct pca_outcome *o, const struct pca_sender_ops *ops, void *ud, size_t max_waiting,
-	size_t max_held);
+	struct pca_outcome *o, struct pca_sender *s, size_t max_waiting, size_t max_held);
+
+/* What the spool options of a sender ask for. */
+enum pca_spool_mode { PCA_SPOOL_LIST, PCA_SPOOL_COUNT, PCA_SPOOL_REQUEUE, PCA_SPOOL_ENABLE };
+
+struct pca_spool_request {
+	enum pca_spool_mode mode;
+	const char *path;       /* the spool */
+	const char *channel;    /* "webhook", "sms", "email" */
+	const char *status;     /* --status, or NULL */
+	const char *since;      /* --since: RFC 3339, or a duration ago */
+	const char *action;     /* --action, or NULL */
+	const char *endpoint;   /* --enable-endpoint */
+	int64_t now;
+	bool quiet;
+};
+
+/* --list (records with their current entry, as JSON Lines on stdout),
+ * --count (a number), --requeue (due now), --enable-endpoint. Bad --status or
+ * --since values are usage errors. */
+int pca_tool_spool(const struct pca_spool_request *r, const char *synopsis, struct pca_outcome *o,
+	struct pca_err *err);
