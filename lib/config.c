@@ -518,6 +518,24 @@ parse_provider(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
 	return parse_provider_section(ld, sec, a);
 }
 
+/* Every provider needs to know who sends, one way or another. */
+static const char *
+sms_sender_missing(const struct pca_action *a)
+{
+	const struct pca_sms_provider *p = &a->provider;
+
+	if (!a->has_provider || a->from)
+		return NULL;
+	if (p->kind == PCA_SMS_TWILIO && !p->messaging_service_sid)
+		return "twilio needs a sender: \"from\" (a number or sender id) or "
+		    "messaging_service_sid";
+	if (p->kind == PCA_SMS_VONAGE)
+		return "vonage needs a sender: \"from\"";
+	if (p->kind == PCA_SMS_TELNYX && !p->messaging_profile_id)
+		return "telnyx needs a sender: \"from\" or messaging_profile_id";
+	return NULL;
+}
+
 static int
 parse_sms(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
 {
@@ -537,6 +555,8 @@ parse_sms(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
 		return -1;
 	if (parse_provider(ld, n, a) < 0)
 		return -1;
+	if (sms_sender_missing(a))
+		return pca_yerr(ld->doc, n, ld->err, "%s", sms_sender_missing(a));
 	return pca_ymap_check_unused(ld->doc, n, sms_keys, ld->err);
 }
 
@@ -1031,4 +1051,64 @@ pca_config_adhoc_webhook(const char *url, int secret_kind, const char *ref, stru
 	a->secret.origin = pca_strdup(secret_kind == PCA_SECRET_FILE ? "--secret-file" :
 	    "--secret-env");
 	return cfg;
+}
+
+static int
+adhoc_provider(const struct pca_sms_adhoc *h, struct pca_action *a, struct pca_err *err)
+{
+	int kind = pca_sms_provider_kind(h->provider ? h->provider : "");
+
+	if (kind != PCA_SMS_TWILIO && kind != PCA_SMS_VONAGE && kind != PCA_SMS_TELNYX)
+		return pca_err_set(err, "--provider: twilio, vonage or telnyx from the command line "
+		    "(sns and http need a configuration file)");
+	if (kind == PCA_SMS_TWILIO && !h->account_sid)
+		return pca_err_set(err, "--provider twilio needs --account-sid");
+	if (kind == PCA_SMS_VONAGE && !h->api_key)
+		return pca_err_set(err, "--provider vonage needs --api-key");
+	a->has_provider = true;
+	a->provider.kind = kind;
+	a->provider.account_sid = h->account_sid ? pca_strdup(h->account_sid) : NULL;
+	a->provider.api_key = h->api_key ? pca_strdup(h->api_key) : NULL;
+	a->provider.base_url = h->base_url ? pca_strdup(h->base_url) : NULL;
+	return 0;
+}
+
+struct pca_config *
+pca_config_adhoc_sms(const struct pca_sms_adhoc *h, struct pca_err *err)
+{
+	struct pca_config *cfg = load("(command line)", NULL, "{}", 2, err);
+	struct pca_action *a;
+	size_t n = 0;
+
+	if (!cfg)
+		return NULL;
+	a = &cfg->actions[cfg->nactions++];
+	a->id = pca_strdup("sms");
+	a->type = PCA_SMS;
+	a->origin = pca_strdup("--to");
+	a->when.min_duration_ms = -1;
+	a->when.contact = -1;
+	a->timeout_ms = 15000;
+	a->max_segments = h->max_segments ? h->max_segments : 2;
+	while (h->to && h->to[n])
+		n++;
+	for (size_t i = 0; i < n; i++)
+		if (!pca_phone_is_e164(h->to[i])) {
+			pca_err_set(err, "--to %s: not an E.164 number (like +14155550123)", h->to[i]);
+			goto fail;
+		}
+	a->to = dup_list((const char **)h->to, n);
+	a->nto = n;
+	a->from = h->from ? pca_strdup(h->from) : NULL;
+	a->secret.kind = h->secret_kind;
+	a->secret.ref = pca_strdup(h->secret_ref);
+	a->secret.origin = pca_strdup(h->secret_kind == PCA_SECRET_FILE ? "--secret-file" :
+	    "--secret-env");
+	if (adhoc_provider(h, a, err) == 0 && !sms_sender_missing(a))
+		return cfg;
+	if (sms_sender_missing(a))
+		pca_err_set(err, "%s (--from)", sms_sender_missing(a));
+fail:
+	pca_config_free(cfg);
+	return NULL;
 }

@@ -117,6 +117,21 @@ void pca_config_free(struct pca_config *cfg);
 struct pca_config *pca_config_adhoc_webhook(const char *url, int secret_kind, const char *ref,
 	struct pca_err *err);
 
+/* The same for SMS: one action "sms" sending from `from` to each of `to`
+ * through a provider (twilio, vonage or telnyx) named by flags. */
+struct pca_sms_adhoc {
+	const char *provider;      /* "twilio", "vonage", "telnyx" */
+	char **to;                 /* E.164 numbers, NULL-terminated */
+	const char *from;
+	const char *account_sid;   /* twilio */
+	const char *api_key;       /* twilio API key SID, vonage api_key */
+	const char *base_url;      /* or NULL for the provider's */
+	int secret_kind;           /* PCA_SECRET_FILE or PCA_SECRET_ENV */
+	const char *secret_ref;
+	int max_segments;          /* 0: 2 */
+};
+struct pca_config *pca_config_adhoc_sms(const struct pca_sms_adhoc *h, struct pca_err *err);
+
 const char *pca_action_type_name(enum pca_action_type t);
 
 /* Whether the action is for this call; when not, *why says which condition

@@ -91,6 +91,12 @@ pca_send_job_timeout(const struct pca_send_job *d)
 	return d->action->timeout_ms;
 }
 
+const struct pca_call *
+pca_send_job_call(const struct pca_send_job *d)
+{
+	return &d->rec->call;
+}
+
 void *
 pca_send_job_astate(const struct pca_send_job *d)
 {

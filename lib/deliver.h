@@ -65,6 +65,7 @@ struct pca_attempt {
 	int64_t latency_ms;
 	int64_t retry_after_ms;    /* -1 when none */
 	const char *code;          /* error class, NULL on success: "timeout", "http_503", "21211"... */
+	char codebuf[48];          /* room for a code that is not a constant */
 	struct pca_buf message;
 	char *provider_message_id; /* owned, or NULL */
 	json_object *details;      /* more fields for the result (owned), or NULL */
@@ -83,6 +84,9 @@ struct pca_sender_opts {
 	FILE *log;                 /* one JSON line per attempt, or NULL */
 	bool log_bodies;
 	struct pca_http_opts http;
+	/* For channels to warn at set-up ("secret 2 is over 64 bytes"). */
+	void (*warn)(void *ud, const char *msg);
+	void *warn_ud;
 };
 
 /* How one channel sends. ctx is the channel's own; astate its state for one
@@ -154,6 +158,8 @@ void *pca_send_job_astate(const struct pca_send_job *d);
 int64_t pca_sender_now(const struct pca_sender *s);
 int64_t pca_sender_now_of(const struct pca_send_job *d);
 int64_t pca_send_job_timeout(const struct pca_send_job *d);
+/* The record the job belongs to. */
+const struct pca_call *pca_send_job_call(const struct pca_send_job *d);
 const struct pca_sender_opts *pca_sender_opts_of(const struct pca_send_job *d);
 void pca_attempt_clear(struct pca_attempt *a);
 

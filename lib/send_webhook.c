@@ -25,14 +25,6 @@ struct wh_attempt {
 	int64_t ts;
 };
 
-void
-pca_webhook_ctx_init(struct pca_webhook_ctx *c, bool v1a)
-{
-	memset(c, 0, sizeof *c);
-	c->v1a = v1a;
-	snprintf(c->user_agent, sizeof c->user_agent, "pca-webhook/%s", PCA_VERSION);
-}
-
 static void *
 setup(void *ctx, const struct pca_action *a, const struct pca_sender_opts *o, struct pca_err *err)
 {
@@ -52,8 +44,8 @@ setup(void *ctx, const struct pca_action *a, const struct pca_sender_opts *o, st
 		w->signer = pca_signer_new(secret.data, secret.len, c->v1a, &e);
 		if (!w->signer)
 			pca_err_set(err, "%s: action %s: %s", a->secret.origin, a->id, e.msg);
-		else if (pca_signer_warning(w->signer) && c->warn)
-			c->warn(c->warn_ud, pca_signer_warning(w->signer));
+		else if (pca_signer_warning(w->signer) && o->warn)
+			o->warn(o->warn_ud, pca_signer_warning(w->signer));
 	}
 	pca_buf_wipe(&secret);
 	pca_err_clear(&e);
@@ -107,10 +99,11 @@ static int
 show(void *ctx, void *astate, struct pca_send_job *d, int64_t now, struct pca_buf *out,
 	struct pca_err *err)
 {
-	struct pca_webhook_ctx *c = ctx;
 	struct wh_action *w = astate;
 	struct pca_buf sig = PCA_BUF_INIT;
 	int64_t ts = now / 1000;
+
+	(void)ctx;
 	CURLU *u = curl_url();
 	char *host = NULL, *path = NULL, *port = NULL;
 	int rc = pca_signer_sign(w->signer, d->key, ts, d->payload->data, d->payload->len, &sig,
@@ -124,7 +117,7 @@ show(void *ctx, void *astate, struct pca_send_job *d, int64_t now, struct pca_bu
 		pca_buf_addf(out, "POST %s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: %s\r\n"
 		    "Content-Type: application/json\r\nContent-Length: %zu\r\nwebhook-id: %s\r\n"
 		    "webhook-timestamp: %lld\r\nwebhook-signature: %s\r\n\r\n", path ? path : "/", host,
-		    port ? ":" : "", port ? port : "", c->user_agent, d->payload->len, d->key,
+		    port ? ":" : "", port ? port : "", w->http->user_agent, d->payload->len, d->key,
 		    (long long)ts, sig.data);
 		pca_buf_add(out, d->payload->data, d->payload->len);
 	}

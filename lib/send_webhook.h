@@ -13,11 +13,6 @@ extern const struct pca_channel pca_webhook_channel;
 /* The channel's own settings. */
 struct pca_webhook_ctx {
 	bool v1a;            /* allow whsk_ secrets (Ed25519 signatures) */
-	char user_agent[64];
-	void (*warn)(void *ud, const char *msg);
-	void *warn_ud;
 };
-
-void pca_webhook_ctx_init(struct pca_webhook_ctx *c, bool v1a);
 
 #endif

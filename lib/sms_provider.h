@@ -115,9 +115,10 @@ struct pca_sms_reply {
 	char *more_info;     /* Twilio's more_info URL, or NULL */
 };
 
-/* Read an answer that arrived (any HTTP status). Unreadable answers are
- * judged by their status: 2xx accepted only when the provider's format says
- * so, 429/5xx retry, other 4xx rejected. */
+/* Read an answer that arrived (any HTTP status). An answer in the
+ * provider's format says what it means (a Twilio 2xx with an error_code is
+ * rejected); one that cannot be read is judged by its status: 2xx accepted
+ * (without an id), 408/429/5xx retry, anything else rejected. */
 void pca_sms_reply_parse(const struct pca_sms_provider *p, long http_status, const char *body,
 	size_t len, struct pca_sms_reply *out);
 void pca_sms_reply_free(struct pca_sms_reply *r);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <getopt.h>
 #include <stdio.h>
 
 #include "err.h"
@@ -124,3 +125,47 @@ struct pca_spool_request {
  * --since values are usage errors. */
 int pca_tool_spool(const struct pca_spool_request *r, const char *synopsis, struct pca_outcome *o,
 	struct pca_err *err);
+
+/* ---- what the three senders have in common (tool_send.c) ---- */
+
+struct option;
+struct pca_config;
+struct pca_channel;
+
+enum pca_send_mode { PCA_MODE_SEND, PCA_MODE_DRAIN, PCA_MODE_LIST, PCA_MODE_COUNT,
+	PCA_MODE_REQUEUE, PCA_MODE_ENABLE };
+
+struct pca_send_options {
+	const char *config, *action, *spool, *rejects, *log, *now, *status, *since, *cacert;
+	const char *enable;
+	bool resend, new_id, log_bodies, dry_run, allow_private, allow_http, quiet, verbose;
+	int parallel, retries;
+	long timeout;
+	enum pca_send_mode mode;
+	int nmodes;
+};
+
+/* The options every sender takes, for getopt_long (codes 256-299), and the
+ * short ones ("c:a:j:nqv" plus h and V). A program appends its own (codes
+ * from 300) with pca_send_longopts_with. */
+#define PCA_SEND_SHORTOPTS ":c:a:j:nqvhV"
+extern const struct option pca_send_longopts[];
+/* A new table: the shared options, then `extra` (terminated by a zero entry). */
+struct option *pca_send_longopts_with(const struct option *extra);
+
+void pca_send_options_init(struct pca_send_options *o);
+/* Take one shared option; false when c is not one of them. */
+bool pca_send_option(struct pca_send_options *o, int c, char *arg, const char *synopsis);
+/* Options that do not go together: a usage error. */
+void pca_send_options_check(const struct pca_send_options *o, const char *synopsis, int nfiles);
+
+/* The configuration named by -c, $PCA_CONFIG, ~/.config/pca/config.yaml or
+ * /etc/pca/config.yaml; an error when there is none. */
+struct pca_config *pca_send_load_config(const struct pca_send_options *o, const char *adhoc_hint,
+	struct pca_err *err);
+
+/* Run a sender program's mode and return its exit status: send the input
+ * records (or the dry run), drain, or the spool options. cfg may be NULL for
+ * the spool options when --spool is given. */
+int pca_send_run(struct pca_send_options *o, struct pca_config *cfg, const struct pca_channel *ch,
+	void *chctx, char **files, int nfiles, const char *synopsis);

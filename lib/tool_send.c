@@ -1,11 +1,14 @@
 /* Program support for the senders: the read loop that keeps transfers
  * going, and the spool options. Apart from tool.c so that programs that send
  * nothing (pca-render, pca-verify) do not carry libcurl. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "deliver.h"
 #include "jsonl.h"
+#include "pca-build.h"
 #include "result.h"
 #include "spool.h"
 #include "timeutil.h"
@@ -217,4 +220,344 @@ pca_tool_spool(const struct pca_spool_request *r, const char *synopsis, struct p
 	}
 	pca_spool_close(sp);
 	return rc;
+}
+
+/* ---- the shared options of the senders ---- */
+
+enum {
+	O_SPOOL = 256, O_DRAIN, O_RESEND, O_NEW_ID, O_LIST, O_COUNT, O_REQUEUE, O_STATUS, O_SINCE,
+	O_ENABLE, O_TIMEOUT, O_RETRIES, O_LOG, O_LOG_BODIES, O_NOW, O_ALLOW_PRIVATE, O_ALLOW_HTTP,
+	O_CACERT, O_REJECTS,
+};
+
+const struct option pca_send_longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "action", required_argument, NULL, 'a' },
+	{ "spool", required_argument, NULL, O_SPOOL },
+	{ "drain", no_argument, NULL, O_DRAIN },
+	{ "resend", no_argument, NULL, O_RESEND },
+	{ "new-id", no_argument, NULL, O_NEW_ID },
+	{ "list", no_argument, NULL, O_LIST },
+	{ "count", no_argument, NULL, O_COUNT },
+	{ "requeue", no_argument, NULL, O_REQUEUE },
+	{ "status", required_argument, NULL, O_STATUS },
+	{ "since", required_argument, NULL, O_SINCE },
+	{ "enable-endpoint", required_argument, NULL, O_ENABLE },
+	{ "parallel", required_argument, NULL, 'j' },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "retries", required_argument, NULL, O_RETRIES },
+	{ "log", required_argument, NULL, O_LOG },
+	{ "log-bodies", no_argument, NULL, O_LOG_BODIES },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "now", required_argument, NULL, O_NOW },
+	{ "allow-private", no_argument, NULL, O_ALLOW_PRIVATE },
+	{ "allow-http", no_argument, NULL, O_ALLOW_HTTP },
+	{ "cacert", required_argument, NULL, O_CACERT },
+	{ "rejects", required_argument, NULL, O_REJECTS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct option *
+pca_send_longopts_with(const struct option *extra)
+{
+	size_t a = 0, b = 0;
+	struct option *all;
+
+	while (pca_send_longopts[a].name)
+		a++;
+	while (extra && extra[b].name)
+		b++;
+	all = pca_calloc(a + b + 1, sizeof *all);
+	memcpy(all, pca_send_longopts, a * sizeof *all);
+	if (b)
+		memcpy(all + a, extra, b * sizeof *all);
+	return all;
+}
+
+void
+pca_send_options_init(struct pca_send_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->parallel = 16;
+	o->retries = 2;
+}
+
+static long
+number(const char *synopsis, const char *opt, const char *s, long min, long max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < min || v > max)
+		pca_usage_fail(synopsis, "%s %s: a whole number from %ld to %ld", opt, s, min, max);
+	return v;
+}
+
+static void
+set_mode(struct pca_send_options *o, enum pca_send_mode m)
+{
+	o->mode = m;
+	o->nmodes++;
+}
+
+bool
+pca_send_option(struct pca_send_options *o, int c, char *arg, const char *synopsis)
+{
+	switch (c) {
+	case 'c': o->config = arg; break;
+	case 'a': o->action = arg; break;
+	case O_SPOOL: o->spool = arg; break;
+	case O_DRAIN: set_mode(o, PCA_MODE_DRAIN); break;
+	case O_RESEND: o->resend = true; break;
+	case O_NEW_ID: o->new_id = true; break;
+	case O_LIST: set_mode(o, PCA_MODE_LIST); break;
+	case O_COUNT: set_mode(o, PCA_MODE_COUNT); break;
+	case O_REQUEUE: set_mode(o, PCA_MODE_REQUEUE); break;
+	case O_STATUS: o->status = arg; break;
+	case O_SINCE: o->since = arg; break;
+	case O_ENABLE: set_mode(o, PCA_MODE_ENABLE); o->enable = arg; break;
+	case 'j': o->parallel = (int)number(synopsis, "--parallel", arg, 1, 1024); break;
+	case O_TIMEOUT: o->timeout = number(synopsis, "--timeout", arg, 1, 3600); break;
+	case O_RETRIES: o->retries = (int)number(synopsis, "--retries", arg, 0, 10); break;
+	case O_LOG: o->log = arg; break;
+	case O_LOG_BODIES: o->log_bodies = true; break;
+	case 'n': o->dry_run = true; break;
+	case O_NOW: o->now = arg; break;
+	case O_ALLOW_PRIVATE: o->allow_private = true; break;
+	case O_ALLOW_HTTP: o->allow_http = true; break;
+	case O_CACERT: o->cacert = arg; break;
+	case O_REJECTS: o->rejects = arg; break;
+	case 'q': o->quiet = true; break;
+	case 'v': o->verbose = true; break;
+	default: return false;
+	}
+	return true;
+}
+
+void
+pca_send_options_check(const struct pca_send_options *o, const char *synopsis, int nfiles)
+{
+	bool spool_mode = o->mode != PCA_MODE_SEND && o->mode != PCA_MODE_DRAIN;
+
+	if (o->nmodes > 1)
+		pca_usage_fail(synopsis, "--drain, --list, --count, --requeue and --enable-endpoint "
+		    "exclude each other");
+	if (o->log_bodies && !o->log)
+		pca_usage_fail(synopsis, "--log-bodies goes with --log");
+	if ((o->status || o->since) && !spool_mode)
+		pca_usage_fail(synopsis, "--status and --since go with --list, --count or --requeue");
+	if (o->mode != PCA_MODE_SEND && nfiles > 0)
+		pca_usage_fail(synopsis, "input files go with sending, not with this mode");
+	if (o->dry_run && o->mode != PCA_MODE_SEND)
+		pca_usage_fail(synopsis, "--dry-run goes with sending");
+}
+
+struct pca_config *
+pca_send_load_config(const struct pca_send_options *o, const char *adhoc_hint,
+	struct pca_err *err)
+{
+	char *found = o->config ? NULL : pca_config_find();
+	struct pca_config *cfg;
+
+	if (!o->config && !found) {
+		pca_err_set(err, "no configuration: give -c FILE, set PCA_CONFIG, or create "
+		    "~/.config/pca/config.yaml%s%s%s", adhoc_hint ? " (or " : "",
+		    adhoc_hint ? adhoc_hint : "", adhoc_hint ? ")" : "");
+		return NULL;
+	}
+	cfg = pca_config_load(o->config ? o->config : found, err);
+	free(found);
+	return cfg;
+}
+
+/* ---- running a sender ---- */
+
+struct send_run {
+	struct pca_send_options *o;
+	const struct pca_channel *ch;
+	struct pca_sender *s;
+	struct pca_outcome out;
+	struct pca_buf line;
+	FILE *log;
+	int64_t now;
+	char user_agent[64];
+};
+
+static void
+verbose_lines(struct send_run *r, struct pca_call *call)
+{
+	json_object *e, *v;
+	const char *type;
+
+	for (size_t i = 0; i < call->nactions; i++) {
+		e = json_object_array_get_idx(call->actions, i);
+		type = pca_json_str(e, "type");
+		if (!type || strcmp(type, r->ch->name) != 0)
+			continue;
+		v = NULL;
+		json_object_object_get_ex(e, "error", &v);
+		pca_warn("%s %s %s: %s%s%s", call->call_id, pca_json_str(e, "action_id"),
+		    pca_json_str(e, "target") ? pca_json_str(e, "target") : "",
+		    pca_json_str(e, "status"), v ? " " : "", v ? pca_json_str(v, "code") : "");
+	}
+}
+
+static void
+write_record(void *ud, struct pca_call *call)
+{
+	struct send_run *r = ud;
+
+	pca_buf_reset(&r->line);
+	pca_json_write(&r->line, call->obj);
+	pca_buf_addc(&r->line, '\n');
+	fwrite(r->line.data, 1, r->line.len, stdout);
+	if (r->o->verbose && call->actions)
+		verbose_lines(r, call);
+}
+
+static void
+write_request(void *ud, const char *text, size_t len)
+{
+	(void)ud;
+	fwrite(text, 1, len, stdout);
+	fputc('\n', stdout);
+}
+
+static void
+warn_hook(void *ud, const char *file, unsigned long line, const char *msg)
+{
+	struct send_run *r = ud;
+
+	if (r->o->quiet)
+		return;
+	if (file)
+		pca_warn_at(file, line, "%s", msg);
+	else
+		pca_warn("%s", msg);
+}
+
+static void
+warn_plain(void *ud, const char *msg)
+{
+	warn_hook(ud, NULL, 0, msg);
+}
+
+static const char *
+spool_path(const struct send_run *r, const struct pca_config *cfg)
+{
+	return r->o->spool ? r->o->spool : cfg ? cfg->spool : NULL;
+}
+
+static void
+sender_opts(struct send_run *r, const struct pca_config *cfg, struct pca_sender_opts *so)
+{
+	const struct pca_send_options *o = r->o;
+
+	memset(so, 0, sizeof *so);
+	so->only_action = o->action;
+	so->spool_path = spool_path(r, cfg);
+	so->resend = o->resend;
+	so->new_id = o->new_id;
+	so->dry_run = o->dry_run;
+	so->parallel = o->parallel;
+	so->attempts = o->mode == PCA_MODE_DRAIN ? 1 : o->retries + 1;
+	so->timeout_ms = o->timeout * 1000;
+	so->fixed_now = o->now ? r->now : -1;
+	so->log = r->log;
+	so->log_bodies = o->log_bodies;
+	so->http.allow_private = o->allow_private;
+	so->http.allow_http = o->allow_http;
+	so->http.cacert = o->cacert;
+	so->http.user_agent = r->user_agent;
+	so->warn = warn_plain;
+	so->warn_ud = r;
+}
+
+static int
+send_records(struct send_run *r, char **files, int nfiles, const char *synopsis,
+	struct pca_err *err)
+{
+	struct pca_rejects rj;
+	int rc;
+
+	if (r->o->mode == PCA_MODE_DRAIN)
+		return pca_sender_drain(r->s, err);
+	if (pca_rejects_open(&rj, r->o->rejects, err) < 0)
+		pca_usage_fail(synopsis, "%s", err->msg);
+	/* Read ahead while transfers run, but not without bound. */
+	rc = pca_tool_each_record_async(files, nfiles, &rj, &r->out, r->s,
+	    (size_t)r->o->parallel * 64, (size_t)64 << 20);
+	if (!pca_rejects_close(&rj))
+		r->out.ioerr = true;
+	if (rc < 0)
+		r->out.failed++;
+	return 0;
+}
+
+static int
+send_mode(struct send_run *r, struct pca_config *cfg, void *chctx, char **files, int nfiles,
+	const char *synopsis, struct pca_err *err)
+{
+	struct pca_sender_opts so;
+	struct pca_sender_hooks hooks = { r, write_record, write_request, warn_hook };
+	const struct pca_sender_counts *c;
+	int rc;
+
+	if (r->o->log && !(r->log = fopen(r->o->log, "a")))
+		pca_usage_fail(synopsis, "--log %s: %s", r->o->log, strerror(errno));
+	sender_opts(r, cfg, &so);
+	if (!(r->s = pca_sender_new(cfg, r->ch, chctx, &so, &hooks, err))) {
+		r->out.config = true;
+		return -1;
+	}
+	rc = send_records(r, files, nfiles, synopsis, err);
+	c = pca_sender_counts(r->s);
+	r->out.failed += c->failed;
+	r->out.spooled += c->spooled;
+	return rc;
+}
+
+static int
+spool_mode(struct send_run *r, const struct pca_config *cfg, const char *synopsis,
+	struct pca_err *err)
+{
+	static const enum pca_spool_mode modes[] = { [PCA_MODE_LIST] = PCA_SPOOL_LIST,
+		[PCA_MODE_COUNT] = PCA_SPOOL_COUNT, [PCA_MODE_REQUEUE] = PCA_SPOOL_REQUEUE,
+		[PCA_MODE_ENABLE] = PCA_SPOOL_ENABLE };
+	struct pca_spool_request q = { modes[r->o->mode], spool_path(r, cfg), r->ch->name,
+		r->o->status, r->o->since, r->o->action, r->o->enable, r->now, r->o->quiet };
+
+	return pca_tool_spool(&q, synopsis, &r->out, err);
+}
+
+int
+pca_send_run(struct pca_send_options *o, struct pca_config *cfg, const struct pca_channel *ch,
+	void *chctx, char **files, int nfiles, const char *synopsis)
+{
+	struct send_run r = { .o = o, .ch = ch };
+	struct pca_err err = PCA_ERR_INIT;
+	int rc;
+
+	snprintf(r.user_agent, sizeof r.user_agent, "%s/%s", pca_tool_name(), PCA_VERSION);
+	r.now = pca_time_now();
+	if (o->now && pca_time_parse(o->now, &r.now, &err) < 0)
+		pca_usage_fail(synopsis, "--now %s: %s", o->now, err.msg);
+	if (o->mode == PCA_MODE_SEND || o->mode == PCA_MODE_DRAIN)
+		rc = send_mode(&r, cfg, chctx, files, nfiles, synopsis, &err);
+	else if ((rc = spool_mode(&r, cfg, synopsis, &err)) < 0)
+		r.out.failed++;
+	if (rc < 0)
+		pca_warn("%s", pca_err_msg(&err));
+	pca_sender_free(r.s);
+	if (r.log && (ferror(r.log) | fclose(r.log))) {
+		pca_warn("--log %s: write error", o->log);
+		r.out.ioerr = true;
+	}
+	pca_buf_free(&r.line);
+	pca_err_clear(&err);
+	return pca_outcome_status(&r.out);
 }
