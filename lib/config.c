@@ -1112,3 +1112,95 @@ fail:
 	pca_config_free(cfg);
 	return NULL;
 }
+
+static int
+adhoc_mailboxes(char **in, char ***out, size_t *n, const char *flag, struct pca_err *err)
+{
+	struct pca_mailbox mb = { 0 };
+	struct pca_err e = PCA_ERR_INIT;
+
+	*n = 0;
+	while (in && in[*n]) {
+		if (pca_mailbox_parse(in[*n], &mb, &e) < 0) {
+			pca_err_set(err, "%s %s: %s", flag, in[*n], e.msg);
+			pca_err_clear(&e);
+			return -1;
+		}
+		pca_mailbox_free(&mb);
+		(*n)++;
+	}
+	*out = dup_list((const char **)in, *n);
+	return 0;
+}
+
+static int
+adhoc_transport(const struct pca_email_adhoc *h, struct pca_action *a, struct pca_err *err)
+{
+	if (h->sendmail) {
+		a->sendmail = pca_strdup(h->sendmail);
+		return 0;
+	}
+	if (!h->smtp_url)
+		return pca_err_set(err, "give --smtp URL or --sendmail");
+	if (strncmp(h->smtp_url, "smtp://", 7) != 0 && strncmp(h->smtp_url, "smtps://", 8) != 0)
+		return pca_err_set(err, "--smtp %s: an SMTP url starts with smtp:// or smtps://",
+		    h->smtp_url);
+	a->smtp_url = pca_strdup(h->smtp_url);
+	a->smtp_tls = !h->tls || strcmp(h->tls, "required") == 0 ? PCA_TLS_REQUIRED :
+	    strcmp(h->tls, "optional") == 0 ? PCA_TLS_OPTIONAL : PCA_TLS_NONE;
+	if (h->tls && strcmp(h->tls, "required") && strcmp(h->tls, "optional") &&
+	    strcmp(h->tls, "none"))
+		return pca_err_set(err, "--tls %s: required, optional or none", h->tls);
+	a->smtp_user = h->user ? pca_strdup(h->user) : NULL;
+	a->smtp_cacert = h->cacert ? pca_strdup(h->cacert) : NULL;
+	if (h->password_kind) {
+		if (!h->user)
+			return pca_err_set(err, "a password needs --user");
+		a->smtp_password.kind = h->password_kind;
+		a->smtp_password.ref = pca_strdup(h->password_ref);
+		a->smtp_password.origin = pca_strdup(h->password_kind == PCA_SECRET_FILE ?
+		    "--password-file" : "--password-env");
+	}
+	return 0;
+}
+
+struct pca_config *
+pca_config_adhoc_email(const struct pca_email_adhoc *h, struct pca_err *err)
+{
+	struct pca_config *cfg = load("(command line)", NULL, "{}", 2, err);
+	struct pca_mailbox mb = { 0 };
+	struct pca_action *a;
+
+	if (!cfg)
+		return NULL;
+	a = &cfg->actions[cfg->nactions++];
+	a->id = pca_strdup("email");
+	a->type = PCA_EMAIL;
+	a->origin = pca_strdup("--to");
+	a->when.min_duration_ms = -1;
+	a->when.contact = -1;
+	a->timeout_ms = 60000;
+	if (!h->from || pca_mailbox_parse(h->from, &mb, err) < 0) {
+		if (!h->from)
+			pca_err_set(err, "give --from");
+		else
+			pca_err_prefix(err, "--from %s", h->from);
+		goto fail;
+	}
+	pca_mailbox_free(&mb);
+	a->from = pca_strdup(h->from);
+	a->envelope_from = h->envelope_from ? pca_strdup(h->envelope_from) : NULL;
+	if (adhoc_mailboxes(h->to, &a->to, &a->nto, "--to", err) < 0 ||
+	    adhoc_mailboxes(h->cc, &a->cc, &a->ncc, "--cc", err) < 0 ||
+	    adhoc_mailboxes(h->bcc, &a->bcc, &a->nbcc, "--bcc", err) < 0 ||
+	    adhoc_transport(h, a, err) < 0)
+		goto fail;
+	if (a->nto + a->ncc + a->nbcc == 0) {
+		pca_err_set(err, "give at least one --to");
+		goto fail;
+	}
+	return cfg;
+fail:
+	pca_config_free(cfg);
+	return NULL;
+}

@@ -132,6 +132,22 @@ struct pca_sms_adhoc {
 };
 struct pca_config *pca_config_adhoc_sms(const struct pca_sms_adhoc *h, struct pca_err *err);
 
+/* And for email: one action "email" from `from` to the recipients, over
+ * SMTP (smtp_url) or a local sendmail. */
+struct pca_email_adhoc {
+	const char *from;
+	char **to, **cc, **bcc;    /* NULL-terminated, or NULL */
+	const char *smtp_url;      /* or NULL with sendmail */
+	const char *sendmail;
+	const char *tls;           /* "required", "optional", "none", or NULL */
+	const char *user;
+	int password_kind;         /* PCA_SECRET_NONE, _FILE or _ENV */
+	const char *password_ref;
+	const char *cacert;
+	const char *envelope_from;
+};
+struct pca_config *pca_config_adhoc_email(const struct pca_email_adhoc *h, struct pca_err *err);
+
 const char *pca_action_type_name(enum pca_action_type t);
 
 /* Whether the action is for this call; when not, *why says which condition
