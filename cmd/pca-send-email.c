@@ -18,7 +18,8 @@ static const char synopsis[] =
     "                      [--log FILE] [--dry-run] [--now TIME] [--cacert FILE]\n"
     "                      [--rejects FILE] [FILE...]\n"
     "       pca-send-email --drain [--spool DB] [options]\n"
-    "       pca-send-email (--list | --count | --requeue) [--status S] [--since T] [--spool DB]";
+    "       pca-send-email (--list | --count | --requeue) [--status S] [--since T]\n"
+    "                   [--action ID] [--spool DB]";
 
 static void
 help(void)
@@ -27,7 +28,8 @@ help(void)
 	    "Email each call record's summary, transcript and recording link (JSON Lines) to its\n"
 	    "email actions' recipients, one SMTP transaction per recipient, and write the record\n"
 	    "with a post_call_actions entry per action.\n\n"
-	    "  -c, --config FILE       configuration (default: $PCA_CONFIG, ~/.config/pca/config.yaml,\n"
+	    "  -c, --config FILE       configuration (default: $PCA_CONFIG, then\n"
+	    "                          $XDG_CONFIG_HOME/pca/config.yaml (~/.config/...),\n"
 	    "                          /etc/pca/config.yaml)\n"
 	    "      --from MAILBOX      without a configuration: the sender\n"
 	    "      --to MAILBOX        ... a recipient (repeat for several)\n"

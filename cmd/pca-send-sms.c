@@ -18,7 +18,8 @@ static const char synopsis[] =
     "                    [--now TIME] [--allow-private] [--allow-http] [--cacert FILE]\n"
     "                    [--rejects FILE] [FILE...]\n"
     "       pca-send-sms --drain [--spool DB] [options]\n"
-    "       pca-send-sms (--list | --count | --requeue) [--status S] [--since T] [--spool DB]";
+    "       pca-send-sms (--list | --count | --requeue) [--status S] [--since T]\n"
+    "                   [--action ID] [--spool DB]";
 
 static void
 help(void)
@@ -27,7 +28,8 @@ help(void)
 	    "Text each call record's caller ID, contact name and summary (JSON Lines) to its SMS\n"
 	    "actions' recipients through their provider, and write the record with a\n"
 	    "post_call_actions entry per action.\n\n"
-	    "  -c, --config FILE       configuration (default: $PCA_CONFIG, ~/.config/pca/config.yaml,\n"
+	    "  -c, --config FILE       configuration (default: $PCA_CONFIG, then\n"
+	    "                          $XDG_CONFIG_HOME/pca/config.yaml (~/.config/...),\n"
 	    "                          /etc/pca/config.yaml)\n"
 	    "      --provider P        without a configuration: twilio, vonage or telnyx\n"
 	    "      --to NUMBER         ... a recipient (E.164; repeat for several)\n"

@@ -14,7 +14,8 @@ static const char synopsis[] =
     "                   [--retries N] [--log FILE] [--log-bodies] [--dry-run] [--now TIME]\n"
     "                   [--allow-private] [--allow-http] [--cacert FILE] [--rejects FILE] [FILE...]\n"
     "       pca-webhook --drain [--spool DB] [options]\n"
-    "       pca-webhook (--list | --count | --requeue) [--status S] [--since T] [--spool DB]\n"
+    "       pca-webhook (--list | --count | --requeue) [--status S] [--since T]\n"
+    "                   [--action ID] [--spool DB]\n"
     "       pca-webhook --enable-endpoint URL [--spool DB]";
 
 static void
@@ -23,7 +24,8 @@ help(void)
 	printf("usage: %s\n\n"
 	    "Deliver each call record (JSON Lines) to its webhook actions, signed as Standard\n"
 	    "Webhooks 1.0, and write the record with a post_call_actions entry per delivery.\n\n"
-	    "  -c, --config FILE       configuration (default: $PCA_CONFIG, ~/.config/pca/config.yaml,\n"
+	    "  -c, --config FILE       configuration (default: $PCA_CONFIG, then\n"
+	    "                          $XDG_CONFIG_HOME/pca/config.yaml (~/.config/...),\n"
 	    "                          /etc/pca/config.yaml)\n"
 	    "      --url URL           deliver to URL without a configuration (action id \"webhook\")\n"
 	    "      --secret-file F     with --url: file holding the whsec_ secret(s)\n"

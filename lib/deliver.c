@@ -314,6 +314,9 @@ end_early(struct pca_send_job *d, enum pca_dl_end end, const char *status, const
 	d->job.done = true;
 	json_object_put(d->result);
 	d->result = new_result(d, status, pca_sender_now(d->action->s));
+	/* A webhook's key is its webhook-id, known without sending. */
+	if (d->action->s->ch->type == PCA_WEBHOOK)
+		pca_result_str(d->result, "provider_message_id", d->key);
 	if (code)
 		pca_result_error(d->result, code, message);
 }
@@ -499,6 +502,7 @@ init_delivery(struct pca_sender *s, struct pca_dl_record *rec, struct pca_dl_pla
 	if (plan->action->gone) {
 		end_early(d, PCA_DL_SKIPPED, "skipped", "endpoint_disabled", "the endpoint answered "
 		    "410 Gone and is disabled; re-enable it with --enable-endpoint");
+		d->undelivered = true; /* skipped, but nobody got it: a failure to report */
 		return 0;
 	}
 	return s->spool ? journal(s, d, err) : 0;
@@ -936,7 +940,12 @@ count(struct pca_sender *s, const struct pca_send_job *d)
 	switch (d->end) {
 	case PCA_DL_OK: s->counts.succeeded++; break;
 	case PCA_DL_SPOOL: s->counts.spooled++; break;
-	case PCA_DL_SKIPPED: s->counts.skipped++; break;
+	case PCA_DL_SKIPPED:
+		if (d->undelivered)
+			s->counts.failed++;
+		else
+			s->counts.skipped++;
+		break;
 	default: s->counts.failed++; break;
 	}
 }
@@ -1112,15 +1121,21 @@ pca_sender_drain(struct pca_sender *s, struct pca_err *err)
 	struct pca_spool_item *items;
 	struct pca_dl_record *rec;
 	size_t n, batch = (size_t)(s->o.parallel > 0 ? s->o.parallel : 16) * 4;
-	int64_t lease = (s->o.timeout_ms > 0 ? s->o.timeout_ms : 60000) + 120000;
+	int64_t lease = 0;
 	int rc = 0;
+
+	/* Long enough for the slowest action's one attempt, with room to spare,
+	 * so no other drain takes an item over while it is being sent. */
+	for (size_t i = 0; i < s->nacts; i++)
+		lease = s->acts[i].timeout_ms > lease ? s->acts[i].timeout_ms : lease;
+	lease += 120000;
 
 	if (!s->spool)
 		rc = pca_err_set(err, "--drain needs a spool (--spool FILE, or spool: in the "
 		    "configuration)");
 	while (rc == 0) {
-		if (pca_spool_claim(s->spool, s->ch->name, pca_sender_now(s), lease, batch, &items, &n,
-		    err) < 0)
+		if (pca_spool_claim(s->spool, s->ch->name, s->o.only_action, pca_sender_now(s), lease,
+		    batch, &items, &n, err) < 0)
 			rc = -1;
 		if (rc < 0 || n == 0)
 			break;

@@ -53,6 +53,7 @@ struct pca_send_job {
 	int64_t item_id, token;    /* the spool journal; 0: none */
 	enum pca_dl_end end;
 	bool gone;                 /* this attempt got 410 Gone */
+	bool undelivered;          /* skipped, but a failure for the exit status */
 	json_object *result;       /* the outcome, when ended */
 	void *attempt;             /* the channel's state for the attempt in flight */
 };

@@ -94,9 +94,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * so a claim never sorts the whole backlog. */
 	[ST_DUE] = "SELECT id, next_attempt_at FROM (SELECT id, next_attempt_at FROM items"
 	    " WHERE state='pending' AND channel=?1 AND next_attempt_at<=?2"
+	    " AND (?4 IS NULL OR action_id=?4)"
 	    " ORDER BY next_attempt_at, id LIMIT ?3)"
 	    " UNION ALL SELECT id, next_attempt_at FROM (SELECT id, next_attempt_at FROM items"
 	    " WHERE state='leased' AND channel=?1 AND lease_until<?2"
+	    " AND (?4 IS NULL OR action_id=?4)"
 	    " ORDER BY next_attempt_at, id LIMIT ?3)"
 	    " ORDER BY 2, 1 LIMIT ?3",
 	[ST_LEASE] = "UPDATE items SET state='leased', lease_until=?2, lease_token=?3, "
@@ -715,8 +717,8 @@ pca_spool_dead(struct pca_spool *sp, int64_t id, int64_t token, int attempts,
 
 /* The ids due now, oldest first, into a new array. */
 static int
-due_ids(struct pca_spool *sp, const char *channel, int64_t now, size_t max, int64_t **ids,
-	size_t *n, struct pca_err *err)
+due_ids(struct pca_spool *sp, const char *channel, const char *action, int64_t now, size_t max,
+	int64_t **ids, size_t *n, struct pca_err *err)
 {
 	sqlite3_stmt *s = stmt(sp, ST_DUE, err);
 	size_t cap = 0;
@@ -727,7 +729,7 @@ due_ids(struct pca_spool *sp, const char *channel, int64_t now, size_t max, int6
 	if (!s)
 		return -1;
 	if (bind_text(s, 1, channel) || bind_int(s, 2, now) ||
-	    bind_int(s, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max))
+	    bind_int(s, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max) || bind_text(s, 4, action))
 		return bind_fail(sp, s, err);
 	while ((rc = step(sp, s, "claim", err)) > 0) {
 		if (*n == cap) {
@@ -764,14 +766,14 @@ lease_one(struct pca_spool *sp, int64_t id, int64_t lease_until, int64_t now,
 }
 
 static int
-claim_locked(struct pca_spool *sp, const char *channel, int64_t now, int64_t lease_ms,
-	size_t max, struct pca_spool_item **items, size_t *n, struct pca_err *err)
+claim_locked(struct pca_spool *sp, const char *channel, const char *action, int64_t now,
+	int64_t lease_ms, size_t max, struct pca_spool_item **items, size_t *n, struct pca_err *err)
 {
 	int64_t *ids;
 	size_t count, i;
 	int rc = 0;
 
-	if (due_ids(sp, channel, now, max, &ids, &count, err) < 0)
+	if (due_ids(sp, channel, action, now, max, &ids, &count, err) < 0)
 		return -1;
 	*items = count ? pca_calloc(count, sizeof **items) : NULL;
 	for (i = 0; i < count && rc == 0; i++)
@@ -787,8 +789,8 @@ claim_locked(struct pca_spool *sp, const char *channel, int64_t now, int64_t lea
 }
 
 int
-pca_spool_claim(struct pca_spool *sp, const char *channel, int64_t now, int64_t lease_ms,
-	size_t max, struct pca_spool_item **items, size_t *n, struct pca_err *err)
+pca_spool_claim(struct pca_spool *sp, const char *channel, const char *action_id, int64_t now,
+	int64_t lease_ms, size_t max, struct pca_spool_item **items, size_t *n, struct pca_err *err)
 {
 	int owned, rc;
 
@@ -800,7 +802,7 @@ pca_spool_claim(struct pca_spool *sp, const char *channel, int64_t now, int64_t 
 		return 0;
 	if ((owned = own_begin(sp, err)) < 0)
 		return -1;
-	rc = claim_locked(sp, channel, now, lease_ms, max, items, n, err);
+	rc = claim_locked(sp, channel, action_id, now, lease_ms, max, items, n, err);
 	if (own_end(sp, owned, rc, err) < 0 && rc == 0) {
 		/* The commit failed: the leases were not recorded. */
 		pca_spool_items_free(*items, *n);

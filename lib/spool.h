@@ -84,12 +84,14 @@ int pca_spool_retry(struct pca_spool *sp, int64_t id, int64_t token, int attempt
 int pca_spool_dead(struct pca_spool *sp, int64_t id, int64_t token, int attempts,
 	const char *result_json, int64_t now, struct pca_err *err);
 
-/* Lease up to max items of channel that are due (pending with
- * next_attempt_at <= now, or leased with lease_until < now), oldest first.
- * *items is a new array of *n items (free with pca_spool_items_free). Two
- * processes claiming at the same moment never get the same item. */
-int pca_spool_claim(struct pca_spool *sp, const char *channel, int64_t now, int64_t lease_ms,
-	size_t max, struct pca_spool_item **items, size_t *n, struct pca_err *err);
+/* Lease up to max items of channel (and of action_id, unless NULL) that are
+ * due (pending with next_attempt_at <= now, or leased with lease_until <
+ * now), oldest first. *items is a new array of *n items (free with
+ * pca_spool_items_free). Two processes claiming at the same moment never get
+ * the same item. */
+int pca_spool_claim(struct pca_spool *sp, const char *channel, const char *action_id,
+	int64_t now, int64_t lease_ms, size_t max, struct pca_spool_item **items, size_t *n,
+	struct pca_err *err);
 
 struct pca_spool_filter {
 	const char *channel;   /* or NULL for all */

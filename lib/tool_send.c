@@ -184,6 +184,39 @@ list_item(void *ud, const struct pca_spool_item *it)
 	return !pca_stdout_ok();
 }
 
+/* Without --status, what waits or gave up: never what was delivered, which
+ * would be sent again. */
+static int
+requeue(struct pca_spool *sp, struct pca_spool_filter *f, const struct pca_spool_request *r,
+	size_t *n, struct pca_err *err)
+{
+	static const char *const states[] = { "dead", "pending" };
+	size_t k;
+
+	if (r->status)
+		return pca_spool_requeue(sp, f, r->now, n, err);
+	*n = 0;
+	for (size_t i = 0; i < 2; i++) {
+		f->state = states[i];
+		if (pca_spool_requeue(sp, f, r->now, &k, err) < 0)
+			return -1;
+		*n += k;
+	}
+	return 0;
+}
+
+static int
+enable(struct pca_spool *sp, const struct pca_spool_request *r, struct pca_err *err)
+{
+	int disabled = pca_spool_endpoint_disabled(sp, r->endpoint, NULL, err);
+
+	if (disabled < 0)
+		return -1;
+	if (!disabled && !r->quiet)
+		pca_warn("%s was not disabled", r->endpoint);
+	return disabled ? pca_spool_enable_endpoint(sp, r->endpoint, err) : 0;
+}
+
 int
 pca_tool_spool(const struct pca_spool_request *r, const char *synopsis, struct pca_outcome *o,
 	struct pca_err *err)
@@ -195,10 +228,12 @@ pca_tool_spool(const struct pca_spool_request *r, const char *synopsis, struct p
 	int rc;
 
 	if (!r->path)
-		return pca_err_set(err, "no spool: give --spool FILE, or spool: in the configuration");
+		pca_usage_fail(synopsis, "no spool: give --spool FILE, or spool: in the configuration");
 	spool_filter(r, synopsis, &f);
-	if (!(sp = pca_spool_open(r->path, err)))
+	if (!(sp = pca_spool_open(r->path, err))) {
+		o->config = true; /* the same as when sending: nothing can be done */
 		return -1;
+	}
 	switch (r->mode) {
 	case PCA_SPOOL_LIST:
 		l.p = pca_parser_new();
@@ -211,13 +246,16 @@ pca_tool_spool(const struct pca_spool_request *r, const char *synopsis, struct p
 			printf("%zu\n", n);
 		break;
 	case PCA_SPOOL_REQUEUE:
-		if ((rc = pca_spool_requeue(sp, &f, r->now, &n, err)) == 0 && !r->quiet)
+		rc = requeue(sp, &f, r, &n, err);
+		if (rc == 0 && !r->quiet)
 			pca_warn("%zu item%s due now; deliver with --drain", n, n == 1 ? "" : "s");
 		break;
 	default:
-		rc = pca_spool_enable_endpoint(sp, r->endpoint, err);
+		rc = enable(sp, r, err);
 		break;
 	}
+	if (rc < 0)
+		o->failed++;
 	pca_spool_close(sp);
 	return rc;
 }
@@ -548,10 +586,13 @@ pca_send_run(struct pca_send_options *o, struct pca_config *cfg, const struct pc
 		pca_usage_fail(synopsis, "--now %s: %s", o->now, err.msg);
 	if (o->mode == PCA_MODE_SEND || o->mode == PCA_MODE_DRAIN)
 		rc = send_mode(&r, cfg, chctx, files, nfiles, synopsis, &err);
-	else if ((rc = spool_mode(&r, cfg, synopsis, &err)) < 0)
-		r.out.failed++;
-	if (rc < 0)
+	else
+		rc = spool_mode(&r, cfg, synopsis, &err);
+	if (rc < 0) {
 		pca_warn("%s", pca_err_msg(&err));
+		if (!r.out.config)
+			r.out.failed++;
+	}
 	pca_sender_free(r.s);
 	if (r.log && (ferror(r.log) | fclose(r.log))) {
 		pca_warn("--log %s: write error", o->log);

@@ -452,7 +452,7 @@ claim(struct pca_spool *sp, const char *channel, int64_t now, size_t max,
 	struct pca_spool_item **items, size_t *n)
 {
 	struct pca_err err = PCA_ERR_INIT;
-	int rc = pca_spool_claim(sp, channel, now, MINUTE, max, items, n, &err);
+	int rc = pca_spool_claim(sp, channel, NULL, now, MINUTE, max, items, n, &err);
 
 	if (rc < 0)
 		printf("# claim: %s\n", pca_err_msg(&err));
@@ -942,7 +942,7 @@ race_child(const char *path, int out)
 	if (!(sp = pca_spool_open(path, &err)))
 		goto fail;
 	for (;;) {
-		if (pca_spool_claim(sp, "webhook", T0 + 1, MINUTE, 10, &items, &n, &err) < 0)
+		if (pca_spool_claim(sp, "webhook", NULL, T0 + 1, MINUTE, 10, &items, &n, &err) < 0)
 			goto fail;
 		if (n == 0)
 			break;
@@ -1105,7 +1105,7 @@ crash_child(const char *path, int out)
 	struct pca_spool_item *items;
 	size_t n;
 
-	if (!sp || pca_spool_claim(sp, "webhook", T0, MINUTE, 5, &items, &n, NULL) < 0)
+	if (!sp || pca_spool_claim(sp, "webhook", NULL, T0, MINUTE, 5, &items, &n, NULL) < 0)
 		_exit(1);
 	for (size_t i = 0; i < n; i++) {
 		if (write(out, &items[i].id, sizeof items[i].id) < 0 ||
@@ -1203,6 +1203,32 @@ rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw)
 	return remove(p);
 }
 
+/* A drain for one action claims that action's items only. */
+static void
+test_claim_action(void)
+{
+	char *path = in_dir("claim-action.db");
+	struct pca_spool *sp = must_open(path);
+	struct pca_err err = PCA_ERR_INIT;
+	struct pca_spool_item *items;
+	size_t n = 0;
+
+	put_pending(sp, "webhook", "pca:crm:c1", "c1", "crm", T0, T0);
+	put_pending(sp, "webhook", "pca:ops:c1", "c1", "ops", T0, T0);
+	put_pending(sp, "webhook", "pca:crm:c2", "c2", "crm", T0, T0);
+	is_int(pca_spool_claim(sp, "webhook", "ops", T0, MINUTE, 10, &items, &n, &err), 0,
+	    "claim for one action");
+	ok(n == 1 && strcmp(items[0].action_id, "ops") == 0, "only that action's item is leased");
+	pca_spool_items_free(items, n);
+	is_int(pca_spool_claim(sp, "webhook", NULL, T0, MINUTE, 10, &items, &n, &err), 0,
+	    "claim for every action");
+	is_int(n, 2, "the others are still there, untouched");
+	pca_spool_items_free(items, n);
+	pca_err_clear(&err);
+	pca_spool_close(sp);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -1219,6 +1245,7 @@ main(void)
 	test_unwritable();
 	test_begin();
 	test_claim();
+	test_claim_action();
 	test_retry_dead_requeue();
 	test_filters();
 	test_endpoints();
