@@ -415,8 +415,11 @@ settle_known(struct pca_send_job *d, const struct pca_spool_item *it)
 		end_early(d, PCA_DL_FAILED, "failed", "dead", msg.data);
 		break;
 	default:
+		/* Leased by another run (or one that died): it is theirs until the
+		 * lease ends, and no drain can take it before. */
 		end_early(d, PCA_DL_SPOOL, "spooled", NULL, NULL);
-		pca_result_time(d->result, "next_attempt_at", it->next_attempt_at);
+		pca_result_time(d->result, "next_attempt_at", it->state == PCA_ITEM_LEASED &&
+		    it->lease_until > it->next_attempt_at ? it->lease_until : it->next_attempt_at);
 		break;
 	}
 	pca_buf_free(&msg);
@@ -742,6 +745,14 @@ job_start(void *ctx, struct pca_job *pj, int64_t now)
 
 	memset(&a, 0, sizeof a);
 	a.retry_after_ms = -1;
+	/* An earlier delivery of this run got 410 Gone from this endpoint:
+	 * records read before that must not knock again. */
+	if (d->action->gone) {
+		end_early(d, PCA_DL_SKIPPED, "skipped", "endpoint_disabled", "the endpoint answered "
+		    "410 Gone and is disabled; re-enable it with --enable-endpoint");
+		d->undelivered = true;
+		return NULL;
+	}
 	if (d->attempts++ == 0)
 		d->started_at = wall;
 	d->attempt_at = wall;

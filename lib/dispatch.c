@@ -151,10 +151,12 @@ pop_ready(struct pca_dispatch *d)
 	return j;
 }
 
-static void
+/* Returns how many batches it handed back. */
+static size_t
 complete_in_order(struct pca_dispatch *d)
 {
 	struct pca_batch *b;
+	size_t n = 0;
 
 	while ((b = d->head) && b->ndone == b->njobs) {
 		d->head = b->next;
@@ -163,7 +165,9 @@ complete_in_order(struct pca_dispatch *d)
 		d->nbatches--;
 		d->ops->complete(d->ctx, b->ud);
 		free(b);
+		n++;
 	}
+	return n;
 }
 
 /* After start() or finish(): the job is done, or waits for its time. */
@@ -273,7 +277,10 @@ pca_dispatch_step(struct pca_dispatch *d, int max_wait_ms, int fd, bool *fd_read
 	if (curl_multi_perform(d->multi, &still) != CURLM_OK)
 		return -1;
 	collect_finished(d);
-	complete_in_order(d);
+	/* Records just finished go back to the caller at once; and with
+	 * nothing running, ready or timed, there is nothing to wait for. */
+	if (complete_in_order(d) > 0 || (d->running == 0 && !d->ready && d->nheap == 0 && fd < 0))
+		return 0;
 	start_ready(d, pca_dispatch_now());
 	if (curl_multi_poll(d->multi, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0,
 	    wait_time(d, max_wait_ms, pca_dispatch_now()), &numfds) != CURLM_OK)

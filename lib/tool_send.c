@@ -146,8 +146,15 @@ item_entry(const struct pca_spool_item *it)
 {
 	json_object *e = it->last_result ? json_tokener_parse(it->last_result) : NULL;
 
-	if (e && json_object_is_type(e, json_type_object))
+	/* The entry as last written, with the status the item has now (a
+	 * requeued item waits again, whatever its last attempt said). */
+	if (e && json_object_is_type(e, json_type_object)) {
+		if (it->state == PCA_ITEM_PENDING || it->state == PCA_ITEM_LEASED) {
+			pca_result_str(e, "status", "spooled");
+			pca_result_time(e, "next_attempt_at", it->next_attempt_at);
+		}
 		return e;
+	}
 	json_object_put(e);
 	e = pca_result_new(it->action_id, it->channel, NULL);
 	pca_result_str(e, "status", it->state == PCA_ITEM_DONE ? "succeeded" :

@@ -192,3 +192,30 @@ def read_jsonl(path):
 def dump_record(obj):
     """One JSON Lines line (bytes, with the newline), UTF-8 kept as it is."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+# ---- more records, programs in the background ----
+
+
+def example_records():
+    """The records of examples/calls.jsonl, parsed."""
+    return [rec for _, rec in read_jsonl(source_path("examples", "calls.jsonl"))]
+
+
+def numbered_records(n, prefix="call_t"):
+    """n records made from the examples, in turn, each with its own call_id
+    (prefix_00000, prefix_00001, ...): (list of records, JSON Lines bytes)."""
+    base = example_records()
+    recs = []
+    for i in range(n):
+        rec = json.loads(json.dumps(base[i % len(base)]))
+        rec["call_id"] = "%s_%05d" % (prefix, i)
+        recs.append(rec)
+    return recs, b"".join(dump_record(r) for r in recs)
+
+
+def start(argv, env=None, cwd=None, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+          stderr=subprocess.PIPE):
+    """Start argv in the background (a subprocess.Popen), e.g. to kill it
+    halfway; the caller waits for it."""
+    return subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd)
