@@ -150,9 +150,12 @@ check_adhoc(struct options *o)
 static int
 parse_args(int argc, char **argv, struct options *o)
 {
-	struct option *longopts = pca_send_longopts_with(own_options);
+	/* Kept for the life of the program: usage errors exit from inside the
+	 * loop below, and the table must not count as leaked then. */
+	static struct option *longopts;
 	int c;
 
+	longopts = pca_send_longopts_with(own_options);
 	pca_send_options_init(&o->send);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, PCA_SEND_SHORTOPTS, longopts, NULL)) != -1) {
@@ -168,7 +171,6 @@ parse_args(int argc, char **argv, struct options *o)
 		default: pca_usage_bad_option(synopsis, longopts, argv, c);
 		}
 	}
-	free(longopts);
 	pca_send_options_check(&o->send, synopsis, argc - optind);
 	check_adhoc(o);
 	return optind;

@@ -286,6 +286,66 @@ parse_recipients(struct loader *ld, struct pca_ynode *map, const char *key, bool
 	return 0;
 }
 
+/* The address a recipient names, for telling recipients apart: a mailbox's
+ * addr-spec in lower case, or the number itself. */
+static char *
+recipient_id(const char *r)
+{
+	struct pca_mailbox mb = { 0 };
+	struct pca_err e = PCA_ERR_INIT;
+	char *id;
+
+	if (r[0] == '+' || pca_mailbox_parse(r, &mb, &e) < 0) {
+		pca_err_clear(&e);
+		return pca_strdup(r);
+	}
+	id = pca_strdup(mb.addr);
+	for (char *p = id; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	pca_mailbox_free(&mb);
+	return id;
+}
+
+/* A recipient named twice would get the message twice (or, with a spool,
+ * share one idempotency key and be reported wrongly). Returns the address
+ * named twice (a new string) and in which list, or NULL. */
+static char *
+duplicate_recipient(const struct pca_action *a, int *list)
+{
+	char **lists[3] = { a->to, a->cc, a->bcc };
+	char **ids = pca_calloc(a->nto + a->ncc + a->nbcc + 1, sizeof *ids), *dup = NULL;
+	size_t k = 0;
+
+	for (int l = 0; l < 3 && !dup; l++) {
+		for (size_t i = 0; lists[l] && lists[l][i] && !dup; i++) {
+			ids[k] = recipient_id(lists[l][i]);
+			for (size_t j = 0; j < k && !dup; j++)
+				if (strcmp(ids[j], ids[k]) == 0)
+					dup = pca_strdup(ids[k]), *list = l;
+			k++;
+		}
+	}
+	for (size_t i = 0; i < k; i++)
+		free(ids[i]);
+	free(ids);
+	return dup;
+}
+
+static int
+check_duplicate_recipients(struct loader *ld, struct pca_ynode *n, const struct pca_action *a)
+{
+	static const char *const keys[3] = { "to", "cc", "bcc" };
+	int list = 0;
+	char *dup = duplicate_recipient(a, &list);
+	int rc = 0;
+
+	if (dup)
+		rc = pca_yerr(ld->doc, pca_ymap_get(n, keys[list]), ld->err,
+		    "%s is listed twice among the recipients", dup);
+	free(dup);
+	return rc;
+}
+
 static int
 check_e164(struct loader *ld, struct pca_ynode *at, const char *s)
 {
@@ -557,6 +617,8 @@ parse_sms(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
 		return -1;
 	if (sms_sender_missing(a))
 		return pca_yerr(ld->doc, n, ld->err, "%s", sms_sender_missing(a));
+	if (check_duplicate_recipients(ld, n, a) < 0)
+		return -1;
 	return pca_ymap_check_unused(ld->doc, n, sms_keys, ld->err);
 }
 
@@ -635,6 +697,8 @@ parse_email(struct loader *ld, struct pca_ynode *n, struct pca_action *a)
 		return -1;
 	if (a->envelope_from && check_mailbox(ld, pca_ymap_get(n, "envelope_from"),
 	    a->envelope_from) < 0)
+		return -1;
+	if (check_duplicate_recipients(ld, n, a) < 0)
 		return -1;
 	for (const char *p = a->list_id; p && *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
@@ -1054,6 +1118,19 @@ pca_config_adhoc_webhook(const char *url, int secret_kind, const char *ref, stru
 }
 
 static int
+adhoc_duplicates(const struct pca_action *a, struct pca_err *err)
+{
+	int list;
+	char *dup = duplicate_recipient(a, &list);
+
+	if (!dup)
+		return 0;
+	pca_err_set(err, "%s is given twice among the recipients", dup);
+	free(dup);
+	return -1;
+}
+
+static int
 adhoc_provider(const struct pca_sms_adhoc *h, struct pca_action *a, struct pca_err *err)
 {
 	int kind = pca_sms_provider_kind(h->provider ? h->provider : "");
@@ -1104,6 +1181,8 @@ pca_config_adhoc_sms(const struct pca_sms_adhoc *h, struct pca_err *err)
 	a->secret.ref = pca_strdup(h->secret_ref);
 	a->secret.origin = pca_strdup(h->secret_kind == PCA_SECRET_FILE ? "--secret-file" :
 	    "--secret-env");
+	if (adhoc_duplicates(a, err) < 0)
+		goto fail;
 	if (adhoc_provider(h, a, err) == 0 && !sms_sender_missing(a))
 		return cfg;
 	if (sms_sender_missing(a))
@@ -1199,6 +1278,8 @@ pca_config_adhoc_email(const struct pca_email_adhoc *h, struct pca_err *err)
 		pca_err_set(err, "give at least one --to");
 		goto fail;
 	}
+	if (adhoc_duplicates(a, err) < 0)
+		goto fail;
 	return cfg;
 fail:
 	pca_config_free(cfg);

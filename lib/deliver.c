@@ -30,7 +30,8 @@ struct pca_dl_plan {
 	struct pca_buf payload;
 	json_object *fields;       /* from render(): segments, encoding, credits... */
 	size_t first, n;           /* its deliveries in rec->dels */
-	json_object *base;         /* drain: the action's entry as it was spooled */
+	struct pca_spool_item *item; /* drain: the spooled item */
+	double credits_each;       /* drain: what one recipient costs, -1 if unknown */
 };
 
 struct pca_dl_record {
@@ -220,7 +221,9 @@ free_record(struct pca_dl_record *rec)
 	for (size_t i = 0; i < rec->nplans; i++) {
 		pca_buf_free(&rec->plans[i].payload);
 		json_object_put(rec->plans[i].fields);
-		json_object_put(rec->plans[i].base);
+		if (rec->plans[i].item)
+			pca_spool_item_clear(rec->plans[i].item);
+		free(rec->plans[i].item);
 	}
 	free(rec->plans);
 	free(rec->dels);
@@ -444,6 +447,25 @@ forget_lent(struct pca_spool_item *it, const struct pca_spool_item *lent)
 		it->record = NULL;
 	if (it->payload.data == lent->payload.data)
 		pca_buf_init(&it->payload);
+	if (it->meta != lent->meta)
+		free(lent->meta); /* ours, replaced by the existing item's */
+}
+
+/* What a drain needs to put the entry together again: which recipient this
+ * is, and what one costs. */
+static char *
+meta_of(struct pca_send_job *d)
+{
+	json_object *each = NULL;
+	struct pca_dl_plan *plan = NULL;
+
+	for (size_t i = 0; i < d->rec->nplans; i++)
+		if (d->payload == &d->rec->plans[i].payload)
+			plan = &d->rec->plans[i];
+	if (plan)
+		json_object_object_get_ex(plan->fields, CREDITS_EACH, &each);
+	return pca_asprintf("{\"recipient\":%zu,\"credits_each\":%.10g}", d->index,
+	    each ? json_object_get_double(each) : 0.0);
 }
 
 static int
@@ -463,6 +485,7 @@ journal(struct pca_sender *s, struct pca_send_job *d, struct pca_err *err)
 	it.target = d->recipient;
 	it.record = text.data;
 	it.payload = *d->payload;
+	it.meta = meta_of(d);
 	lent = it;
 	/* Long enough for every quick attempt, so nobody reclaims it meanwhile. */
 	rc = pca_spool_begin(s->spool, &it, pca_sender_now(s), (int64_t)d->max_attempts *
@@ -597,8 +620,10 @@ plan_record(struct pca_sender *s, struct pca_dl_record *rec, struct pca_dl_actio
 		n = recipients(sel[i]->cfg, to);
 		plan->first = k;
 		plan->n = n;
-		for (size_t r = 0; r < n && rc == 0; r++, k++)
+		for (size_t r = 0; r < n && rc == 0; r++, k++) {
+			rec->dels[k].index = r;
 			rc = init_delivery(s, rec, plan, &rec->dels[k], to[r], err) < 0 ? -2 : 0;
+		}
 		free(to);
 	}
 	return rc;
@@ -856,9 +881,16 @@ action_entry(struct pca_sender *s, struct pca_dl_plan *plan, struct pca_send_job
 		copy_fields(e, ds[0]->result, true);
 	} else {
 		list = json_object_new_array();
-		for (size_t i = 0; i < n; i++)
+		json_object_object_get_ex(plan->fields, CREDITS_EACH, &each);
+		for (size_t i = 0; i < n; i++) {
+			/* Each recipient's line says what it cost, so that a drain can
+			 * add up an entry whose lines changed at different times. */
+			pca_result_num(ds[i]->result, "credits", ds[i]->end == PCA_DL_OK && each ?
+			    json_object_get_double(each) : 0);
 			json_object_array_add(list, json_object_get(ds[i]->result));
+		}
 		json_object_object_add(e, "recipients", list);
+		each = NULL;
 	}
 	copy_fields(e, plan->fields, false);
 	if (json_object_object_get_ex(e, CREDITS_EACH, &each)) {
@@ -870,34 +902,150 @@ action_entry(struct pca_sender *s, struct pca_dl_plan *plan, struct pca_send_job
 	return e;
 }
 
-/* A drained delivery of an action with several recipients: its line in
- * the entry as it was spooled is replaced, and the status summed up again. */
-static json_object *
-merge_into(json_object *base, struct pca_send_job *d)
-{
-	json_object *list, *item, *merged = json_tokener_parse(json_object_to_json_string(base));
-	const char *st;
-	bool failed = false, spooled = false, skipped = true;
+/* ---- entries of actions with several recipients, from the spool ---- */
 
-	if (!merged || !json_object_object_get_ex(merged, "recipients", &list) ||
-	    !json_object_is_type(list, json_type_array)) {
-		json_object_put(merged);
+static int
+item_index(const struct pca_spool_item *it)
+{
+	json_object *m = it->meta ? json_tokener_parse(it->meta) : NULL, *v;
+	int i = -1;
+
+	if (m && json_object_object_get_ex(m, "recipient", &v))
+		i = json_object_get_int(v);
+	json_object_put(m);
+	return i;
+}
+
+static double
+item_credits(const struct pca_spool_item *it)
+{
+	json_object *m = it->meta ? json_tokener_parse(it->meta) : NULL, *v;
+	double c = -1;
+
+	if (m && json_object_object_get_ex(m, "credits_each", &v))
+		c = json_object_get_double(v);
+	json_object_put(m);
+	return c;
+}
+
+static json_object *
+recipient_lines(json_object *entry)
+{
+	json_object *list;
+
+	if (!entry || !json_object_object_get_ex(entry, "recipients", &list) ||
+	    !json_object_is_type(list, json_type_array))
 		return NULL;
-	}
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		item = json_object_array_get_idx(list, i);
-		if (strcmp(pca_json_str(item, "target") ? pca_json_str(item, "target") : "",
-		    d->shown) == 0)
-			json_object_array_put_idx(list, i, json_object_get(d->result));
-		st = pca_json_str(json_object_array_get_idx(list, i), "status");
+	return list;
+}
+
+/* Status, attempts and credits of an entry from its recipients' lines. */
+static void
+sum_up(json_object *entry)
+{
+	json_object *list = recipient_lines(entry), *line, *v;
+	bool failed = false, spooled = false, skipped = true;
+	int64_t attempts = 0;
+	double credits = 0;
+	const char *st;
+
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		line = json_object_array_get_idx(list, i);
+		st = pca_json_str(line, "status");
 		st = st ? st : "failed";
 		failed = failed || strcmp(st, "failed") == 0;
 		spooled = spooled || strcmp(st, "spooled") == 0;
 		skipped = skipped && strcmp(st, "skipped") == 0;
+		if (json_object_object_get_ex(line, "attempts", &v) && json_object_get_int64(v) > attempts)
+			attempts = json_object_get_int64(v);
+		if (json_object_object_get_ex(line, "credits", &v))
+			credits += json_object_get_double(v);
 	}
-	pca_result_str(merged, "status", failed ? "failed" : spooled ? "spooled" :
+	if (!list)
+		return;
+	pca_result_str(entry, "status", failed ? "failed" : spooled ? "spooled" :
 	    skipped ? "skipped" : "succeeded");
-	return merged;
+	pca_result_int(entry, "attempts", attempts);
+	pca_result_num(entry, "credits", credits);
+}
+
+struct siblings {
+	json_object *lines;
+	int64_t self;
+};
+
+/* Each item is the authority on its own recipient's line. */
+static int
+take_line(void *ud, const struct pca_spool_item *it)
+{
+	struct siblings *sib = ud;
+	json_object *e, *line;
+	int k = item_index(it);
+
+	if (it->id == sib->self || k < 0 || !it->last_result ||
+	    !(e = json_tokener_parse(it->last_result)))
+		return 0;
+	if ((line = json_object_array_get_idx(recipient_lines(e), (size_t)k)) &&
+	    (size_t)k < json_object_array_length(sib->lines)) {
+		line = json_tokener_parse(json_object_to_json_string(line));
+		if (it->state == PCA_ITEM_PENDING || it->state == PCA_ITEM_LEASED)
+			pca_result_str(line, "status", "spooled");
+		json_object_array_put_idx(sib->lines, (size_t)k, line);
+	}
+	json_object_put(e);
+	return 0;
+}
+
+json_object *
+pca_spool_entry(struct pca_spool *sp, const struct pca_spool_item *it, int64_t now)
+{
+	json_object *e = it->last_result ? json_tokener_parse(it->last_result) : NULL;
+	struct pca_spool_filter f = { it->channel, NULL, 0, it->call_id, it->action_id };
+	struct siblings sib;
+	struct pca_err err = PCA_ERR_INIT;
+
+	bool waiting = it->state == PCA_ITEM_PENDING || it->state == PCA_ITEM_LEASED;
+	json_object *own;
+
+	if (!e || !json_object_is_type(e, json_type_object)) {
+		json_object_put(e);
+		return NULL;
+	}
+	if (!(sib.lines = recipient_lines(e))) {
+		/* One recipient: the entry, with the state the item has now (a
+		 * requeued item waits again, whatever its last attempt said). */
+		if (waiting) {
+			pca_result_str(e, "status", "spooled");
+			pca_result_time(e, "next_attempt_at", it->next_attempt_at);
+		}
+		return e;
+	}
+	sib.self = it->id;
+	if (pca_spool_list(sp, &f, now, take_line, &sib, &err) < 0)
+		pca_err_clear(&err); /* the lines stay as they were: still true, if older */
+	if (waiting && item_index(it) >= 0 &&
+	    (own = json_object_array_get_idx(sib.lines, (size_t)item_index(it))))
+		pca_result_str(own, "status", "spooled");
+	sum_up(e);
+	return e;
+}
+
+/* A drained delivery: its line replaced in the entry the spool has. */
+static json_object *
+drained_entry(struct pca_sender *s, struct pca_dl_plan *plan, struct pca_send_job *d)
+{
+	json_object *e = plan->item ? pca_spool_entry(s->spool, plan->item, pca_sender_now(s)) : NULL;
+	json_object *lines = recipient_lines(e);
+
+	if (!lines || d->index >= json_object_array_length(lines)) {
+		json_object_put(e);
+		return NULL;
+	}
+	pca_result_num(d->result, "credits", d->end == PCA_DL_OK && plan->credits_each >= 0 ?
+	    plan->credits_each : 0);
+	json_object_array_put_idx(lines, d->index, json_object_get(d->result));
+	sum_up(e);
+	return e;
 }
 
 static json_object *
@@ -908,8 +1056,8 @@ plan_entry(struct pca_sender *s, struct pca_dl_record *rec, struct pca_dl_plan *
 
 	for (size_t i = 0; i < plan->n; i++)
 		dp[i] = &rec->dels[plan->first + i];
-	if (plan->base && plan->n == 1)
-		e = merge_into(plan->base, dp[0]);
+	if (rec->drained && plan->n == 1)
+		e = drained_entry(s, plan, dp[0]);
 	if (!e)
 		e = action_entry(s, plan, dp, plan->n);
 	if (dp != ds)
@@ -1105,8 +1253,9 @@ record_from_item(struct pca_sender *s, struct pca_spool_item *it, struct pca_par
 	pca_buf_init(&it->payload);
 	rec->plans[0].n = 1;
 	rec->plans[0].fields = json_object_new_object();
-	rec->plans[0].base = it->last_result ? json_tokener_parse(it->last_result) : NULL;
+	rec->plans[0].credits_each = item_credits(it);
 	d = &rec->dels[0];
+	d->index = item_index(it) >= 0 ? (size_t)item_index(it) : 0;
 	d->job.ud = d;
 	d->rec = rec;
 	d->action = a;
@@ -1122,6 +1271,11 @@ record_from_item(struct pca_sender *s, struct pca_spool_item *it, struct pca_par
 		end_early(d, PCA_DL_DEAD, "failed", "endpoint_disabled",
 		    "the endpoint answered 410 Gone and is disabled");
 	rec->bytes = rec->plans[0].payload.len + 4096;
+	/* The item itself stays with the record: its entry is read again when
+	 * the attempt is over. */
+	rec->plans[0].item = pca_malloc(sizeof *it);
+	*rec->plans[0].item = *it;
+	memset(it, 0, sizeof *it);
 	return rec;
 }
 

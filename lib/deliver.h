@@ -47,6 +47,7 @@ struct pca_send_job {
 	char *key;                 /* idempotency key: spool key, webhook-id, Message-ID seed */
 	char *recipient;           /* as configured: URL, E.164 number, mailbox */
 	char *shown;               /* as results show it: https://host/…, +1415***0123, o***@x */
+	size_t index;              /* which of the action's recipients */
 	struct pca_buf *payload;   /* what is sent, shared by the action's deliveries */
 	int attempts, prior, max_attempts;
 	int64_t started_at, attempt_at, next_attempt_at;
@@ -152,6 +153,13 @@ int pca_sender_finish(struct pca_sender *s, struct pca_err *err);
 /* Deliver what the spool has due for this channel. */
 int pca_sender_drain(struct pca_sender *s, struct pca_err *err);
 const struct pca_sender_counts *pca_sender_counts(const struct pca_sender *s);
+
+/* The action's entry as it stands in the spool for this item: for an action
+ * with several recipients, each recipient's line taken from its own item.
+ * NULL when the item has no entry yet. */
+struct pca_spool;
+struct pca_spool_item;
+json_object *pca_spool_entry(struct pca_spool *sp, const struct pca_spool_item *it, int64_t now);
 
 /* The channel's per-action state of d, the sender's wall clock, and the
  * time an attempt of d may take. */

@@ -172,6 +172,20 @@ pca_http_prepare_post(struct pca_http_call *c, const struct pca_http_opts *o, co
 }
 
 void
+pca_http_keep_expect(struct pca_http_call *c)
+{
+	struct curl_slist *first = c->headers;
+
+	/* "Expect:" is always the first header prepare_post adds. */
+	if (!first || strcmp(first->data, "Expect:") != 0)
+		return;
+	c->headers = first->next;
+	first->next = NULL;
+	curl_slist_free_all(first);
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
+}
+
+void
 pca_http_call_cleanup(struct pca_http_call *c)
 {
 	if (c->easy)

@@ -90,6 +90,11 @@ int pca_http_prepare_post(struct pca_http_call *c, const struct pca_http_opts *o
 void pca_http_outcome(struct pca_http_call *c, CURLcode rc, int64_t now_ms,
 	struct pca_http_outcome *out);
 
+/* Let libcurl send "Expect: 100-continue" after all: a request signed with
+ * AWS SigV4 must not carry the empty "Expect:" that suppresses it, because
+ * libcurl 7.88 signs that header without sending it. */
+void pca_http_keep_expect(struct pca_http_call *c);
+
 void pca_http_call_cleanup(struct pca_http_call *c);
 void pca_http_outcome_clear(struct pca_http_outcome *o);
 

@@ -226,8 +226,10 @@ prepare(struct sms_action *s, struct pca_send_job *d, struct sms_attempt *t,
 		curl_easy_setopt(e, CURLOPT_USERNAME, t->req.username);
 		curl_easy_setopt(e, CURLOPT_PASSWORD, t->req.password);
 	}
-	if (t->req.aws_sigv4)
+	if (t->req.aws_sigv4) {
 		curl_easy_setopt(e, CURLOPT_AWS_SIGV4, t->req.aws_sigv4);
+		pca_http_keep_expect(&t->http);
+	}
 	return 0;
 }
 

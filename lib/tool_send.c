@@ -139,23 +139,15 @@ spool_filter(const struct pca_spool_request *r, const char *synopsis, struct pca
 	pca_err_clear(&err);
 }
 
-/* The item's entry as the sender last wrote it; one made up from the item
- * when there is none (journaled, never finished). */
+/* The item's entry as it stands; one made up from the item when there is
+ * none (journaled, never finished). */
 static json_object *
-item_entry(const struct pca_spool_item *it)
+item_entry(struct pca_spool *sp, const struct pca_spool_item *it, int64_t now)
 {
-	json_object *e = it->last_result ? json_tokener_parse(it->last_result) : NULL;
+	json_object *e = pca_spool_entry(sp, it, now);
 
-	/* The entry as last written, with the status the item has now (a
-	 * requeued item waits again, whatever its last attempt said). */
-	if (e && json_object_is_type(e, json_type_object)) {
-		if (it->state == PCA_ITEM_PENDING || it->state == PCA_ITEM_LEASED) {
-			pca_result_str(e, "status", "spooled");
-			pca_result_time(e, "next_attempt_at", it->next_attempt_at);
-		}
+	if (e)
 		return e;
-	}
-	json_object_put(e);
 	e = pca_result_new(it->action_id, it->channel, NULL);
 	pca_result_str(e, "status", it->state == PCA_ITEM_DONE ? "succeeded" :
 	    it->state == PCA_ITEM_DEAD ? "failed" : "spooled");
@@ -164,6 +156,8 @@ item_entry(const struct pca_spool_item *it)
 }
 
 struct lister {
+	struct pca_spool *sp;
+	int64_t now;
 	struct pca_parser *p;
 	struct pca_outcome *o;
 	struct pca_buf line;
@@ -182,7 +176,7 @@ list_item(void *ud, const struct pca_spool_item *it)
 		l->o->failed++;
 		return 0;
 	}
-	pca_result_set(&call, item_entry(it));
+	pca_result_set(&call, item_entry(l->sp, it, l->now));
 	pca_buf_reset(&l->line);
 	pca_json_write(&l->line, call.obj);
 	pca_buf_addc(&l->line, '\n');
@@ -230,7 +224,7 @@ pca_tool_spool(const struct pca_spool_request *r, const char *synopsis, struct p
 {
 	struct pca_spool *sp;
 	struct pca_spool_filter f;
-	struct lister l = { NULL, o, PCA_BUF_INIT };
+	struct lister l = { NULL, r->now, NULL, o, PCA_BUF_INIT };
 	size_t n = 0;
 	int rc;
 
@@ -243,6 +237,7 @@ pca_tool_spool(const struct pca_spool_request *r, const char *synopsis, struct p
 	}
 	switch (r->mode) {
 	case PCA_SPOOL_LIST:
+		l.sp = sp;
 		l.p = pca_parser_new();
 		rc = pca_spool_list(sp, &f, r->now, list_item, &l, err);
 		pca_parser_free(l.p);
