@@ -40,6 +40,17 @@ def build_dir():
     return os.path.abspath(env) if env else os.path.join(source_dir(), "build")
 
 
+# How much of the long, randomised and big-input tests to run: 1 (default) is
+# all of it; scripts/test runs the sanitizer build at a fraction, since each
+# program start and every byte cost many times more there.
+SCALE = float(os.environ.get("PCA_TEST_SCALE", "1"))
+
+
+def scale(n, least=1):
+    """n scaled by PCA_TEST_SCALE, at least `least`."""
+    return max(least, int(n * SCALE))
+
+
 def program(name):
     """The path of a built program of cmd/, e.g. program("pca-render")."""
     return os.path.join(build_dir(), "cmd", name)

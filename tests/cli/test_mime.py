@@ -18,6 +18,9 @@ import re
 import subprocess
 import sys
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pcatest as T  # noqa: E402
 from email import policy
 
 BUILD = os.environ.get("PCA_BUILD_DIR", "build")
@@ -185,7 +188,7 @@ class TestHeaderText(unittest.TestCase, HeaderChecks):
 
     def test_random_subjects(self):
         rng = random.Random(SEED + 1)
-        for i in range(150):
+        for i in range(T.scale(150)):
             value = random_text(rng, rng.randint(1, 30))
             with self.subTest(i=i, value=value[:60]):
                 self.roundtrip(value)
@@ -375,14 +378,14 @@ class TestQuotedPrintable(unittest.TestCase):
         pieces = [" ", "\t", "\n", "\r\n", "\r", ".", "From ", "=", "_", "é", "€", "😀",
                   "👍🏽", "\x01", "\x7f", "x" * 80, "word ", "Привет ", "日本 ", " \n", "\t\n",
                   "\n.\n", "\nFrom "]
-        for i in range(150):
+        for i in range(T.scale(150)):
             text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 60)))
             with self.subTest(i=i, text=text[:40]):
                 self.roundtrip(text.encode("utf-8"))
 
     def test_random_bytes(self):
         rng = random.Random(SEED + 4)
-        for i in range(60):
+        for i in range(T.scale(60)):
             data = bytes(rng.randrange(1, 256) for _ in range(rng.randint(0, 400)))
             with self.subTest(i=i):
                 self.roundtrip(data)
@@ -403,7 +406,7 @@ class TestDate(unittest.TestCase):
     def test_against_python(self):
         rng = random.Random(SEED + 5)
         times = [0, -1, 951782400, 2147483647, 2147483648, 4102444800, 253402300799,
-                 -2208988800] + [rng.randrange(-2208988800, 253402300800) for _ in range(1000)]
+                 -2208988800] + [rng.randrange(-2208988800, 253402300800) for _ in range(T.scale(1000))]
         got = tool("date", *map(str, times)).stdout.decode().splitlines()
         self.assertEqual(len(got), len(times))
         epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)

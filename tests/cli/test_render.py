@@ -1433,7 +1433,7 @@ class ValidFixturesTest(T.TempDirCase):
 
 
 class BigRecordTest(T.TempDirCase):
-    SIZE = 50 * 1024 * 1024
+    SIZE = T.scale(50 * 1024 * 1024, 4 * 1024 * 1024)
     LIMIT_S = 120  # generous: sanitizer builds are several times slower
 
     @classmethod
