@@ -137,18 +137,6 @@ add_secret(struct options *o, bool env, const char *name)
 	o->secrets[o->nsecrets++] = (struct source){ env, name };
 }
 
-/* getopt's own message would print "--secret=whsec_..." whole. */
-static _Noreturn void
-bad_option(const char *arg)
-{
-	size_t n = strcspn(arg, "=");
-
-	if (strncmp(arg, "--secret", 8) == 0 && (n == 8 || arg[n] == '='))
-		pca_usage_fail(synopsis, "secrets are read only from a file (--secret-file) or the "
-		    "environment (--secret-env), never from the command line");
-	pca_usage_fail(synopsis, "unknown or ambiguous option %.*s", (int)n, arg);
-}
-
 static void
 set_scheme(struct options *o, const char *s)
 {
@@ -160,6 +148,40 @@ set_scheme(struct options *o, const char *s)
 }
 
 enum { O_ID = 256, O_TS, O_SIG, O_NOTS, O_NOW, O_URL, O_V1A, O_SIGN };
+
+static const struct option longopts[] = {
+	{ "scheme", required_argument, NULL, 's' },
+	{ "secret-file", required_argument, NULL, 'f' },
+	{ "secret-env", required_argument, NULL, 'e' },
+	{ "id", required_argument, NULL, O_ID },
+	{ "timestamp", required_argument, NULL, O_TS },
+	{ "signature", required_argument, NULL, O_SIG },
+	{ "headers", required_argument, NULL, 'H' },
+	{ "log", required_argument, NULL, 'l' },
+	{ "tolerance", required_argument, NULL, 't' },
+	{ "no-timestamp", no_argument, NULL, O_NOTS },
+	{ "now", required_argument, NULL, O_NOW },
+	{ "url", required_argument, NULL, O_URL },
+	{ "v1a", no_argument, NULL, O_V1A },
+	{ "sign", no_argument, NULL, O_SIGN },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+
+/* Never echo what follows "--secret=": it may be a secret. */
+static _Noreturn void
+bad_option(char **argv, int c)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	size_t n = strcspn(arg, "=");
+
+	if (strncmp(arg, "--secret", 8) == 0 && (n == 8 || arg[n] == '='))
+		pca_usage_fail(synopsis, "secrets are read only from a file (--secret-file) or the "
+		    "environment (--secret-env), never from the command line");
+	pca_usage_bad_option(synopsis, longopts, argv, c);
+}
 
 static void
 parse_option(struct options *o, int c, char **argv)
@@ -181,34 +203,13 @@ parse_option(struct options *o, int c, char **argv)
 	case O_SIGN: o->sign = true; break;
 	case 'h': help(); exit(pca_tool_finish(0));
 	case 'V': pca_print_version(stdout); exit(pca_tool_finish(0));
-	case ':': pca_usage_fail(synopsis, "option %.*s needs a value",
-	    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
-	default: bad_option(argv[optind - 1]);
+	default: bad_option(argv, c);
 	}
 }
 
 static void
 parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "scheme", required_argument, NULL, 's' },
-		{ "secret-file", required_argument, NULL, 'f' },
-		{ "secret-env", required_argument, NULL, 'e' },
-		{ "id", required_argument, NULL, O_ID },
-		{ "timestamp", required_argument, NULL, O_TS },
-		{ "signature", required_argument, NULL, O_SIG },
-		{ "headers", required_argument, NULL, 'H' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "tolerance", required_argument, NULL, 't' },
-		{ "no-timestamp", no_argument, NULL, O_NOTS },
-		{ "now", required_argument, NULL, O_NOW },
-		{ "url", required_argument, NULL, O_URL },
-		{ "v1a", no_argument, NULL, O_V1A },
-		{ "sign", no_argument, NULL, O_SIGN },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 
 	o->tolerance = PCA_TOLERANCE_DEFAULT;
