@@ -121,7 +121,11 @@ own_option(struct options *o, int c, char *arg)
 	case O_BCC: add_to(&o->adhoc.bcc, &o->nbcc, arg); break;
 	case O_ENVELOPE: o->adhoc.envelope_from = arg; break;
 	case O_SMTP: o->adhoc.smtp_url = arg; break;
-	case O_TLS: o->adhoc.tls = arg; break;
+	case O_TLS:
+		if (strcmp(arg, "required") && strcmp(arg, "optional") && strcmp(arg, "none"))
+			pca_usage_fail(synopsis, "--tls %s: required, optional or none", arg);
+		o->adhoc.tls = arg;
+		break;
 	case O_USER: o->adhoc.user = arg; break;
 	case O_PASSWORD_FILE: o->adhoc.password_kind = PCA_SECRET_FILE; o->adhoc.password_ref = arg; break;
 	case O_PASSWORD_ENV: o->adhoc.password_kind = PCA_SECRET_ENV; o->adhoc.password_ref = arg; break;
@@ -160,6 +164,7 @@ parse_args(int argc, char **argv, struct options *o)
 	if (o->adhoc_flags && (!o->adhoc.from || o->nto + o->ncc + o->nbcc == 0))
 		pca_usage_fail(synopsis, "without a configuration, give --from and at least one --to");
 	o->adhoc.sendmail = o->sendmail;
+	o->adhoc.cacert = o->send.cacert;
 	return optind;
 }
 

@@ -45,6 +45,7 @@ struct pca_dl_record {
 	struct pca_job **jobptrs;
 	size_t ndels, bytes;
 	bool drained;
+	bool hand_back;            /* written out once its outcomes are committed */
 	struct pca_dl_record *next;
 };
 
@@ -360,8 +361,11 @@ make_key(const struct pca_sender *s, const struct pca_call *call, const struct p
 	unsigned char r[6];
 
 	pca_buf_addf(&b, "pca:%s:%s", a->id, call->call_id);
-	if (s->ch->per_recipient)
-		pca_buf_addf(&b, ":%s", recipient);
+	if (s->ch->per_recipient) {
+		char *k = s->ch->key ? s->ch->key(recipient) : NULL;
+		pca_buf_addf(&b, ":%s", k ? k : recipient);
+		free(k);
+	}
 	if (s->o.new_id && RAND_bytes(r, sizeof r) == 1)
 		pca_buf_addf(&b, ":%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
 	return pca_buf_detach(&b, NULL);
@@ -1109,20 +1113,22 @@ count(struct pca_sender *s, const struct pca_send_job *d)
 	}
 }
 
-/* Entries into the record, the spool told, the record handed back. A drain
- * hands back only what it finished; what it put back stays in the spool. */
+/* Entries into the record and the spool told; returns whether the record is
+ * finished (a drain hands back only those: what it put back stays in the
+ * spool). */
 static int
-finish_record(struct pca_sender *s, struct pca_dl_record *rec, struct pca_err *err)
+settle_record(struct pca_sender *s, struct pca_dl_record *rec, bool *finished,
+	struct pca_err *err)
 {
-	bool finished = true;
 	json_object *e;
 
+	*finished = true;
 	for (size_t i = 0; i < rec->nplans; i++) {
 		e = plan_entry(s, rec, &rec->plans[i]);
 		for (size_t k = 0; k < rec->plans[i].n; k++) {
 			struct pca_send_job *d = &rec->dels[rec->plans[i].first + k];
 			count(s, d);
-			finished = finished && d->end != PCA_DL_SPOOL;
+			*finished = *finished && d->end != PCA_DL_SPOOL;
 			if (s->spool && spool_outcome(s, d, e, err) < 0) {
 				json_object_put(e);
 				return -1;
@@ -1130,32 +1136,38 @@ finish_record(struct pca_sender *s, struct pca_dl_record *rec, struct pca_err *e
 		}
 		pca_result_set(&rec->call, e);
 	}
-	if (s->h.record && (!rec->drained || finished))
-		s->h.record(s->h.ud, &rec->call);
 	return 0;
 }
 
+/* Outcomes go to the spool in one transaction, committed before any record
+ * is written: writing can block on a slow reader, and a transaction held
+ * meanwhile would stop every other run sharing the spool. */
 static int
 flush_done(struct pca_sender *s, struct pca_err *err)
 {
 	struct pca_dl_record *rec, *next;
+	bool finished;
 	int rc = 0;
 
 	if (!s->done)
 		return 0;
 	if (s->spool && ensure_tx(s, err) < 0)
 		return -1;
+	for (rec = s->done; rec && rc == 0; rec = rec->next) {
+		rc = settle_record(s, rec, &finished, err);
+		rec->hand_back = !rec->drained || finished;
+	}
+	if (s->spool && commit(s, err) < 0)
+		rc = -1;
 	for (rec = s->done; rec; rec = next) {
 		next = rec->next;
-		if (rc == 0)
-			rc = finish_record(s, rec, err);
+		if (rc == 0 && s->h.record && rec->hand_back)
+			s->h.record(s->h.ud, &rec->call);
 		s->waiting--;
 		s->held -= rec->bytes;
 		free_record(rec);
 	}
 	s->done = s->done_tail = NULL;
-	if (s->spool && commit(s, err) < 0)
-		rc = -1;
 	return rc;
 }
 

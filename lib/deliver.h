@@ -107,6 +107,9 @@ struct pca_channel {
 		struct pca_err *err);
 	/* How a recipient may be shown. A new string. */
 	char *(*redact)(const char *recipient);
+	/* How a recipient is named in keys, when not as configured (a new
+	 * string), or NULL. */
+	char *(*key)(const char *recipient);
 	/* --dry-run: append the request. */
 	int (*show)(void *ctx, void *astate, struct pca_send_job *d, int64_t now, struct pca_buf *out,
 		struct pca_err *err);

@@ -1,5 +1,6 @@
 #include "send_email.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,18 @@ read_smtp_secrets(struct email_action *e, struct pca_err *err)
 	return 0;
 }
 
+/* What names a recipient in keys: the address, lower case (a new
+ * string); not the display name, which an operator may change. */
+static char *
+key_of(const char *mailbox)
+{
+	char *a = address_of(mailbox);
+
+	for (char *p = a; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return a;
+}
+
 static void
 teardown(void *ctx, void *astate)
 {
@@ -86,8 +99,12 @@ setup(void *ctx, const struct pca_action *a, const struct pca_sender_opts *o, st
 	if (!a->smtp_url)
 		pca_err_set(err, "%s: action %s: no way to send (add smtp: with a url, or sendmail:)",
 		    a->origin, a->id);
-	else if (read_smtp_secrets(e, err) == 0)
+	else if (read_smtp_secrets(e, err) == 0) {
+		/* The top-level cacert (or --cacert) serves SMTP too. */
+		if (!e->smtp.cacert)
+			e->smtp.cacert = o->http.cacert;
 		return e;
+	}
 	teardown(ctx, e);
 	return NULL;
 }
@@ -200,8 +217,11 @@ start_sendmail(struct pca_email_ctx *c, struct email_action *e, struct pca_send_
 	struct pca_smtp_outcome o;
 	char *to = address_of(d->recipient);
 
+	int64_t t0 = pca_sender_now_of(d);
+
 	pca_sendmail(e->sendmail, e->envelope, to, d->payload->data ? d->payload->data : "",
 	    d->payload->len, &o);
+	o.latency_ms = pca_sender_now_of(d) - t0;
 	to_attempt(c, &o, a);
 	a->provider_message_id = pca_strdup(d->key);
 	pca_smtp_outcome_clear(&o);
@@ -263,6 +283,7 @@ const struct pca_channel pca_email_channel = {
 	.teardown = teardown,
 	.render = render,
 	.redact = redact,
+	.key = key_of,
 	.show = show,
 	.start = start,
 	.finish = finish,

@@ -37,6 +37,8 @@ watch_replies(CURL *e, curl_infotype type, char *data, size_t size, void *ud)
 			c->reply_code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
 			pca_buf_reset(&c->reply);
 			pca_buf_add(&c->reply, p, n < 300 ? n : 300);
+			if (c->reply_code == 235)
+				c->authenticated = true;
 			/* What follows a refusal (QUIT's 221) must not hide it. */
 			if (c->reply_code >= 400 && !c->refusal_code) {
 				c->refusal_code = c->reply_code;
@@ -55,6 +57,12 @@ read_message(char *buf, size_t size, size_t n, void *ud)
 	struct pca_smtp_call *c = ud;
 	size_t room = size * n, left = c->len - c->sent, k = left < room ? left : room;
 
+	/* libcurl goes on without AUTH when the server offers none; a message
+	 * for an account that must log in is held back instead. */
+	if (c->need_auth && !c->authenticated) {
+		c->refused_unauthenticated = true;
+		return CURL_READFUNC_ABORT;
+	}
 	memcpy(buf, c->data + c->sent, k);
 	c->sent += k;
 	return k;
@@ -117,6 +125,11 @@ pca_smtp_prepare(struct pca_smtp_call *c, const struct pca_smtp_opts *o, const c
 	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_message);
 	curl_easy_setopt(e, CURLOPT_READDATA, c);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	/* Also for the QUIT libcurl sends on a failed connection, which would
+	 * otherwise wait two minutes and hold every other transfer meanwhile. */
+	curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT, o->timeout_ms / 1000 > 0 ?
+	    o->timeout_ms / 1000 : 1L);
+	c->need_auth = o->user != NULL;
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->timeout_ms < 10000 ? o->timeout_ms : 10000L);
 	curl_easy_setopt(e, CURLOPT_VERBOSE, 1L); /* feeds watch_replies, which prints nothing */
 	curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, watch_replies);
@@ -157,6 +170,14 @@ static void
 network_outcome(struct pca_smtp_call *c, CURLcode rc, struct pca_smtp_outcome *out)
 {
 	out->temporary = true;
+	out->code = 0; /* the last reply (EHLO's 250) says nothing of this failure */
+	if (c->refused_unauthenticated) {
+		out->class = "auth";
+		out->temporary = false;
+		pca_buf_adds(&out->message, "the server offered no authentication but a user is "
+		    "configured: the message was held back");
+		return;
+	}
 	if (rc == CURLE_USE_SSL_FAILED) {
 		out->class = "tls_required";
 		out->temporary = false;
@@ -179,8 +200,10 @@ network_outcome(struct pca_smtp_call *c, CURLcode rc, struct pca_smtp_outcome *o
 	} else {
 		out->class = "reset";
 	}
-	/* The whole message went and no verdict came: it may have been taken. */
-	out->ambiguous = c->len > 0 && c->sent == c->len && out->class != NULL &&
+	/* The whole message left and no verdict came: it may have been taken.
+	 * The sender cannot tell a cut while the server still read from one after
+	 * the final dot, so both count as ambiguous. */
+	out->ambiguous = c->len > 0 && c->sent == c->len &&
 	    (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
 	    rc == CURLE_SEND_ERROR);
 	pca_buf_adds(&out->message, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));

@@ -38,6 +38,9 @@ struct pca_smtp_call {
 	int reply_code;
 	struct pca_buf refusal;     /* its first 4xx or 5xx reply, which decides */
 	int refusal_code;
+	bool need_auth;             /* a user is configured */
+	bool authenticated;         /* the server said 235 */
+	bool refused_unauthenticated; /* so the message was held back */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
