@@ -202,6 +202,8 @@ pca_sender_new(const struct pca_config *cfg, const struct pca_channel *ch, void 
 	if (!(s->renderer = pca_renderer_new(cfg, err)) || setup_actions(s, err) < 0)
 		goto fail;
 	s->d = pca_dispatch_new(o->parallel, &dispatch_ops, s);
+	if (ch->blocking)
+		pca_dispatch_use_threads(s->d);
 	return s;
 fail:
 	pca_sender_free(s);

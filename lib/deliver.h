@@ -97,6 +97,7 @@ struct pca_channel {
 	const char *name;          /* "webhook", "sms", "email": spool channel and result type */
 	enum pca_action_type type;
 	bool per_recipient;        /* keys name the recipient */
+	bool blocking;             /* transfers block inside libcurl: one thread each */
 	void *(*setup)(void *ctx, const struct pca_action *a, const struct pca_sender_opts *o,
 		struct pca_err *err);
 	void (*teardown)(void *ctx, void *astate);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "workers.h"
 
 struct pca_batch {
 	void *ud;
@@ -22,6 +23,7 @@ struct pca_dispatch {
 	struct pca_job *ready, *ready_tail;
 	struct pca_job **heap;           /* timers: min-heap on not_before */
 	size_t nheap, heapcap;
+	struct pca_workers *workers;     /* or NULL: transfers in `multi` */
 };
 
 int64_t
@@ -50,6 +52,19 @@ pca_dispatch_new(int parallel, const struct pca_dispatch_ops *ops, void *ctx)
 	return d;
 }
 
+static void
+wake_multi(void *ud)
+{
+	curl_multi_wakeup(ud);
+}
+
+void
+pca_dispatch_use_threads(struct pca_dispatch *d)
+{
+	if (!d->workers)
+		d->workers = pca_workers_new(d->parallel, wake_multi, d->multi);
+}
+
 void
 pca_dispatch_free(struct pca_dispatch *d)
 {
@@ -57,6 +72,7 @@ pca_dispatch_free(struct pca_dispatch *d)
 
 	if (!d)
 		return;
+	pca_workers_free(d->workers);
 	for (b = d->head; b; b = next) {
 		next = b->next;
 		free(b);
@@ -218,7 +234,10 @@ start_ready(struct pca_dispatch *d, int64_t now)
 		e = d->ops->start(d->ctx, j, now);
 		if (e) {
 			curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-			curl_multi_add_handle(d->multi, e);
+			if (d->workers)
+				pca_workers_submit(d->workers, e, j);
+			else
+				curl_multi_add_handle(d->multi, e);
 			d->running++;
 			continue;
 		}
@@ -231,24 +250,32 @@ start_ready(struct pca_dispatch *d, int64_t now)
 }
 
 static void
+finished(struct pca_dispatch *d, struct pca_job *j, CURL *e, CURLcode rc)
+{
+	d->running--;
+	d->ops->finish(d->ctx, j, e, rc, pca_dispatch_now());
+	settle(d, j, pca_dispatch_now());
+}
+
+static void
 collect_finished(struct pca_dispatch *d)
 {
 	CURLMsg *msg;
 	int left;
-	struct pca_job *j;
+	void *tag;
 	CURL *e;
 	CURLcode rc;
 
+	while (d->workers && pca_workers_collect(d->workers, &e, &tag, &rc))
+		finished(d, tag, e, rc);
 	while ((msg = curl_multi_info_read(d->multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		e = msg->easy_handle;
 		rc = msg->data.result;
-		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&j);
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&tag);
 		curl_multi_remove_handle(d->multi, e);
-		d->running--;
-		d->ops->finish(d->ctx, j, e, rc, pca_dispatch_now());
-		settle(d, j, pca_dispatch_now());
+		finished(d, tag, e, rc);
 	}
 }
 

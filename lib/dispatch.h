@@ -48,6 +48,10 @@ struct pca_dispatch_ops {
 struct pca_dispatch;
 
 struct pca_dispatch *pca_dispatch_new(int parallel, const struct pca_dispatch_ops *ops, void *ctx);
+/* Run each transfer in a worker thread (workers.h) instead of the shared
+ * multi handle: for protocols whose transfers block inside libcurl. Call
+ * before adding anything. */
+void pca_dispatch_use_threads(struct pca_dispatch *d);
 void pca_dispatch_free(struct pca_dispatch *d);
 
 int64_t pca_dispatch_now(void);

@@ -279,6 +279,9 @@ const struct pca_channel pca_email_channel = {
 	.name = "email",
 	.type = PCA_EMAIL,
 	.per_recipient = true,
+	/* libcurl waits for the reply to the end of DATA inside the multi
+	 * handle, which would make one slow server hold every transaction. */
+	.blocking = true,
 	.setup = setup,
 	.teardown = teardown,
 	.render = render,

@@ -51,6 +51,14 @@ watch_replies(CURL *e, curl_infotype type, char *data, size_t size, void *ud)
 	return 0;
 }
 
+static bool
+reused_connection(struct pca_smtp_call *c)
+{
+	long made = 1;
+
+	return curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &made) == CURLE_OK && made == 0;
+}
+
 static size_t
 read_message(char *buf, size_t size, size_t n, void *ud)
 {
@@ -58,8 +66,10 @@ read_message(char *buf, size_t size, size_t n, void *ud)
 	size_t room = size * n, left = c->len - c->sent, k = left < room ? left : room;
 
 	/* libcurl goes on without AUTH when the server offers none; a message
-	 * for an account that must log in is held back instead. */
-	if (c->need_auth && !c->authenticated) {
+	 * for an account that must log in is held back instead. A reused
+	 * connection logged in when it was made (libcurl matches connections
+	 * by credentials), so only a new one must have seen the 235. */
+	if (c->need_auth && !c->authenticated && c->sent == 0 && !reused_connection(c)) {
 		c->refused_unauthenticated = true;
 		return CURL_READFUNC_ABORT;
 	}

@@ -660,10 +660,12 @@ class AuthTest(EmailCase):
         self.assertEqual(len(T.read_jsonl(log)), 2)
 
     def test_user_configured_but_server_offers_no_auth(self):
-        """libcurl would go on without AUTH; the message is held back."""
+        """libcurl would go on without AUTH; the message is held back. One
+        transaction at a time, so the second could reuse the connection."""
         s = self.tls_server()
         cfg = self.auth_config(s, "password_file: " + json.dumps(self.password_file))
-        rc, out, err = self.send("-c", cfg, "--retries", "1", stdin=T.dump_record(EXAMPLES[0]))
+        rc, out, err = self.send("-c", cfg, "--retries", "1", "--parallel", "1",
+                                 stdin=T.dump_record(EXAMPLES[0]))
         self.assertEqual(rc, 1, err)
         for r in self.entry(EXAMPLES[0], out)["recipients"]:
             self.check_error(r, "failed", "auth")
@@ -900,6 +902,40 @@ class FaultTest(EmailCase):
         rc, e, err = self.one(s, "--retries", "0", "--timeout", "1")
         self.assertEqual(e["error"]["code"], "ambiguous")
         self.assertLess(time.monotonic() - t0, 3.0)
+
+    def test_slow_replies_to_data_overlap(self):
+        """libcurl waits for the reply to the end of DATA inside its multi
+        handle (curl issue 8555); --parallel must still mean transactions
+        side by side, or one slow server makes a batch crawl."""
+        import asyncio
+        import threading
+        from aiosmtpd.controller import Controller
+
+        class Slow:
+            now = most = taken = 0
+            lock = threading.Lock()
+
+            async def handle_DATA(self, server, session, envelope):
+                with self.lock:
+                    Slow.now += 1
+                    Slow.most = max(Slow.most, Slow.now)
+                await asyncio.sleep(0.3)
+                with self.lock:
+                    Slow.now -= 1
+                    Slow.taken += 1
+                return "250 2.0.0 Queued"
+
+        with S.RefusedPort() as p:
+            port = p.port
+        c = Controller(Slow(), hostname="127.0.0.1", port=port)
+        c.start()
+        self.addCleanup(c.stop)
+        to = ["a@pca.example", "b@pca.example", "c@pca.example", "d@pca.example"]
+        rc, out, err = self.adhoc("smtp://127.0.0.1:%d" % port, "--parallel", "4", to=to,
+                                  stdin=jsonl(EXAMPLES[:2]))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(Slow.taken, 8)
+        self.assertGreaterEqual(Slow.most, 2, "the transactions ran one after another")
 
     def test_refused_connection(self):
         with S.RefusedPort() as p:
