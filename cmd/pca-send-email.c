@@ -12,8 +12,8 @@
 
 static const char synopsis[] =
     "pca-send-email [-c FILE | --from F --to A... [--cc A] [--bcc A] (--smtp URL [--tls T]\n"
-    "                      [--user U (--password-file F | --password-env V)] | --sendmail)]\n"
-    "                      [--sendmail[=PATH]] [--action ID] [--spool DB] [--resend]\n"
+    "                      [--user U (--password-file F | --password-env V)] | --sendmail[=PATH])]\n"
+    "                      [--action ID] [--spool DB] [--resend] [--new-id]\n"
     "                      [--parallel N] [--timeout S] [--retries N] [--retry-ambiguous]\n"
     "                      [--log FILE] [--dry-run] [--now TIME] [--cacert FILE]\n"
     "                      [--rejects FILE] [FILE...]\n"

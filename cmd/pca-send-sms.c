@@ -12,11 +12,11 @@
 
 static const char synopsis[] =
     "pca-send-sms [-c FILE | --provider P --to NUMBER... [--from F] [--account-sid SID]\n"
-    "                    [--api-key KEY] (--secret-file F | --secret-env VAR) [--base-url URL]]\n"
-    "                    [--action ID] [--spool DB] [--resend] [--parallel N] [--timeout S]\n"
-    "                    [--retries N] [--retry-ambiguous] [--no-pacing] [--log FILE] [--dry-run]\n"
-    "                    [--now TIME] [--allow-private] [--allow-http] [--cacert FILE]\n"
-    "                    [--rejects FILE] [FILE...]\n"
+    "                    [--api-key KEY] (--secret-file F | --secret-env VAR) [--base-url URL]\n"
+    "                    [--max-segments N]] [--action ID] [--spool DB] [--resend] [--new-id]\n"
+    "                    [--parallel N] [--timeout S] [--retries N] [--retry-ambiguous]\n"
+    "                    [--no-pacing] [--log FILE] [--dry-run] [--now TIME] [--allow-private]\n"
+    "                    [--allow-http] [--cacert FILE] [--rejects FILE] [FILE...]\n"
     "       pca-send-sms --drain [--spool DB] [options]\n"
     "       pca-send-sms (--list | --count | --requeue) [--status S] [--since T]\n"
     "                   [--action ID] [--spool DB]";

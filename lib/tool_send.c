@@ -550,6 +550,11 @@ send_mode(struct send_run *r, struct pca_config *cfg, void *chctx, char **files,
 	if (r->o->log && !(r->log = fopen(r->o->log, "a")))
 		pca_usage_fail(synopsis, "--log %s: %s", r->o->log, strerror(errno));
 	sender_opts(r, cfg, &so);
+	if (r->o->mode == PCA_MODE_DRAIN && !so.spool_path) {
+		r->out.config = true;
+		return pca_err_set(err, "--drain needs a spool (--spool FILE, or spool: in the "
+		    "configuration)");
+	}
 	if (!(r->s = pca_sender_new(cfg, r->ch, chctx, &so, &hooks, err))) {
 		r->out.config = true;
 		return -1;

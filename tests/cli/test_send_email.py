@@ -1166,6 +1166,8 @@ class UsageTest(EmailCase):
               "--user", "u", "--password-env", "PCA_TEST_UNSET_VARIABLE"],
              "PCA_TEST_UNSET_VARIABLE"),
         ]
+        cases.append((["--from", FROM, "--to", "a@b.example", "--smtp", "smtp://127.0.0.1:1",
+                       "--drain"], "--drain needs a spool"))
         for argv, words in cases:
             with self.subTest(argv=argv):
                 rc, out, err = self.send(*argv, stdin=rec)
