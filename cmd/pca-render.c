@@ -12,7 +12,7 @@
 
 static const char synopsis[] =
     "pca-render [-c FILE] -f sms|email|webhook [--action ID] [--raw] [--now TIME]\n"
-    "                  [--rejects FILE] [FILE...]";
+    "                  [--rejects FILE] [-q | -v] [FILE...]";
 
 static void
 help(void)
@@ -28,7 +28,8 @@ help(void)
 	    "  -r, --raw             print only the rendering itself, for one record and action\n"
 	    "      --now TIME        the current time, RFC 3339 (Date header, recording expiry)\n"
 	    "      --rejects FILE    append lines that are not valid records to FILE\n"
-	    "  -q, --quiet           no messages for records an action's \"when\" skips\n"
+	    "  -q, --quiet           only errors on stderr (no notes of what \"when\" skips)\n"
+	    "  -v, --verbose         a line on stderr per record and action rendered\n"
 	    "  -h, --help            this help\n"
 	    "  -V, --version         version and library versions\n\n"
 	    "Exit status: 0 all rendered, 1 some rendering failed, 2 usage error, 65 some\n"
@@ -44,7 +45,7 @@ struct run {
 	struct pca_renderer *r;
 	enum format format;
 	const struct pca_action *only;
-	bool raw, quiet;
+	bool raw, quiet, verbose;
 	int64_t now;
 	unsigned long renderings;
 	struct pca_buf raw_out;
@@ -188,6 +189,8 @@ render_action(struct run *run, const struct pca_action *a, struct pca_call *call
 		pca_warn_at(at->file, at->line, "action %s: %s", a->id, err.msg);
 		run->out.failed++;
 		rc = 0;
+	} else if (rc == 0 && run->verbose) {
+		pca_warn_at(at->file, at->line, "%s action %s: rendered", call->call_id, a->id);
 	}
 	pca_err_clear(&err);
 	return rc;
@@ -252,7 +255,7 @@ parse_format(const char *s)
 
 struct options {
 	const char *config, *format, *action, *now, *rejects;
-	bool raw, quiet;
+	bool raw, quiet, verbose;
 };
 
 static int
@@ -267,6 +270,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "now", required_argument, NULL, OPT_NOW },
 		{ "rejects", required_argument, NULL, OPT_REJECTS },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -274,13 +278,14 @@ parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:f:a:rqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:f:a:rqvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'f': o->format = optarg; break;
 		case 'a': o->action = optarg; break;
 		case 'r': o->raw = true; break;
 		case 'q': o->quiet = true; break;
+		case 'v': o->verbose = true; break;
 		case OPT_NOW: o->now = optarg; break;
 		case OPT_REJECTS: o->rejects = optarg; break;
 		case 'h': help(); exit(pca_tool_finish(0));
@@ -299,6 +304,7 @@ setup(struct run *run, const struct options *o, struct pca_err *err)
 	run->format = parse_format(o->format);
 	run->raw = o->raw;
 	run->quiet = o->quiet;
+	run->verbose = o->verbose;
 	run->now = pca_time_now();
 	if (o->now && pca_time_parse(o->now, &run->now, err) < 0)
 		pca_usage_fail(synopsis, "--now %s: %s", o->now, err->msg);

@@ -24,7 +24,7 @@ static const char synopsis[] =
     "pca-verify [--scheme standard|stripe|github|twilio] (--secret-file FILE | --secret-env VAR)...\n"
     "                  [--id ID --timestamp TS --signature SIG | --headers FILE | --log FILE]\n"
     "                  [--tolerance SECONDS] [--no-timestamp] [--now TIME] [--url URL] [--v1a]\n"
-    "                  [--sign] [BODY-FILE]";
+    "                  [--sign] [-q | -v] [BODY-FILE]";
 
 static void
 help(void)
@@ -54,6 +54,8 @@ help(void)
 	    "      --v1a               also accept v1a (Ed25519) signatures, with whpk_ or\n"
 	    "                          whsk_ keys\n"
 	    "      --sign              print the signature headers for the body instead\n"
+	    "  -q, --quiet             only errors on stderr: no reason for an invalid delivery\n"
+	    "  -v, --verbose           also say so on stderr when the signature is valid\n"
 	    "  -h, --help              this help\n"
 	    "  -V, --version           version and library versions\n\n"
 	    "Exit status: 0 valid, 1 invalid, 2 usage error, 65 a --headers file or --log line\n"
@@ -73,7 +75,7 @@ struct options {
 	size_t nsecrets;
 	const char *id, *timestamp, *signature, *headers, *log, *url, *body;
 	int64_t tolerance, now;
-	bool tolerance_set, have_now, no_timestamp, v1a, sign;
+	bool tolerance_set, have_now, no_timestamp, v1a, sign, quiet, verbose;
 };
 
 static _Noreturn void
@@ -164,6 +166,8 @@ static const struct option longopts[] = {
 	{ "url", required_argument, NULL, O_URL },
 	{ "v1a", no_argument, NULL, O_V1A },
 	{ "sign", no_argument, NULL, O_SIGN },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -201,6 +205,8 @@ parse_option(struct options *o, int c, char **argv)
 	case O_URL: o->url = optarg; break;
 	case O_V1A: o->v1a = true; break;
 	case O_SIGN: o->sign = true; break;
+	case 'q': o->quiet = true; break;
+	case 'v': o->verbose = true; break;
 	case 'h': help(); exit(pca_tool_finish(0));
 	case 'V': pca_print_version(stdout); exit(pca_tool_finish(0));
 	default: bad_option(argv, c);
@@ -214,7 +220,7 @@ parse_args(int argc, char **argv, struct options *o)
 
 	o->tolerance = PCA_TOLERANCE_DEFAULT;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:f:e:H:l:t:hV", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":s:f:e:H:l:t:qvhV", longopts, NULL)) != -1)
 		parse_option(o, c, argv);
 	if (argc - optind > 1)
 		pca_usage_fail(synopsis, "one BODY-FILE at most (%d given)", argc - optind);
@@ -358,7 +364,7 @@ make_verifier(const struct options *o)
 	if (!v)
 		die(PCA_EXIT_CONFIG, "%s%s", err.msg, strstr(err.msg, "not enabled") ?
 		    " (add --v1a)" : "");
-	if (pca_verifier_warning(v))
+	if (pca_verifier_warning(v) && !o->quiet)
 		pca_warn("warning: %s", pca_verifier_warning(v));
 	return v;
 }
@@ -590,8 +596,10 @@ verify_one(struct pca_verifier *v, const struct options *o)
 		d.len = body.len;
 	}
 	verdict = pca_verify(v, &d, now_seconds(o), tolerance(o), &reason);
-	if (verdict != PCA_VERDICT_VALID)
+	if (verdict != PCA_VERDICT_VALID && !o->quiet)
 		pca_warn("%s", reason.data);
+	else if (verdict == PCA_VERDICT_VALID && o->verbose)
+		pca_warn("valid");
 	pca_buf_free(&body);
 	pca_buf_free(&reason);
 	request_free(&rq);
@@ -789,8 +797,10 @@ check_line(struct batch *b, const char *text, size_t len, const char *file, unsi
 static int
 batch_status(const struct batch *b, const char *name)
 {
-	if (b->invalid)
+	if (b->invalid && !b->o->quiet)
 		pca_warn("%s: %lu of %lu entries invalid", name, b->invalid, b->entries);
+	else if (!b->invalid && !b->rejected && b->o->verbose)
+		pca_warn("%s: %lu entries, all valid", name, b->entries);
 	if (b->rejected)
 		return PCA_EXIT_DATAERR;
 	return b->invalid ? PCA_EXIT_FAILED : PCA_EXIT_OK;

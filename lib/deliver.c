@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 
 #include "alloc.h"
+#include "progress.h"
 #include "render.h"
 #include "result.h"
 #include "spool.h"
@@ -1188,6 +1189,7 @@ step(struct pca_sender *s, int max_wait_ms, int fd, bool *fd_ready, struct pca_e
 	s->pending = s->pending_tail = NULL;
 	if (pca_dispatch_step(s->d, max_wait_ms, fd, fd_ready) < 0)
 		return pca_err_set(err, "libcurl failed to run the transfers");
+	pca_progress_tick();
 	return flush_done(s, err);
 }
 

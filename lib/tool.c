@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "jsonl.h"
 #include "pca-build.h"
+#include "progress.h"
 
 static const char *progname = "pca";
 static int stdout_errno; /* errno of the first failed write to stdout */
@@ -77,6 +78,7 @@ pca_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	pca_progress_hide();
 	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -89,6 +91,7 @@ pca_warn_at(const char *file, unsigned long line, const char *fmt, ...)
 {
 	va_list ap;
 
+	pca_progress_hide();
 	fprintf(stderr, "%s: %s:%lu: ", progname, file, line);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

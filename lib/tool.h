@@ -33,6 +33,7 @@ enum {
 struct pca_outcome {
 	bool config, usage, ioerr;
 	unsigned long noinput, rejected, failed, spooled;
+	unsigned long read;   /* records read, for the progress line */
 };
 
 int pca_outcome_status(const struct pca_outcome *o);

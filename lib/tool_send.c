@@ -9,6 +9,7 @@
 #include "deliver.h"
 #include "jsonl.h"
 #include "pca-build.h"
+#include "progress.h"
 #include "result.h"
 #include "spool.h"
 #include "timeutil.h"
@@ -22,6 +23,7 @@ take_line(struct pca_reader *rd, struct pca_parser *p, const char *line, size_t 
 	struct pca_call call;
 	int rc;
 
+	o->read++;
 	if (pca_record_parse(p, line, len, &call, &err) < 0) {
 		pca_reject(rj, rd->name, rd->lineno, line, len, err.msg);
 		pca_err_clear(&err);
@@ -52,6 +54,7 @@ each_line_async(struct pca_reader *rd, struct pca_parser *p, struct pca_rejects 
 	int rc;
 
 	while (pca_stdout_ok()) {
+		pca_progress_tick();
 		if (pca_sender_waiting(s) >= max_waiting || pca_sender_held(s) >= max_held) {
 			if (pca_sender_step(s, 1000, -1, NULL) < 0)
 				return -1;
@@ -424,6 +427,7 @@ struct send_run {
 	struct pca_buf line;
 	FILE *log;
 	int64_t now;
+	unsigned long written;
 	char user_agent[64];
 };
 
@@ -455,8 +459,23 @@ write_record(void *ud, struct pca_call *call)
 	pca_json_write(&r->line, call->obj);
 	pca_buf_addc(&r->line, '\n');
 	fwrite(r->line.data, 1, r->line.len, stdout);
+	r->written++;
 	if (r->o->verbose && call->actions)
 		verbose_lines(r, call);
+	pca_progress_tick();
+}
+
+static void
+progress_counts(void *ud, struct pca_progress_counts *c)
+{
+	struct send_run *r = ud;
+	const struct pca_sender_counts *sc = pca_sender_counts(r->s);
+
+	c->read = r->out.read;
+	c->done = r->written;
+	c->sent = sc->succeeded;
+	c->failed = sc->failed;
+	c->spooled = sc->spooled;
 }
 
 static void
@@ -559,7 +578,9 @@ send_mode(struct send_run *r, struct pca_config *cfg, void *chctx, char **files,
 		r->out.config = true;
 		return -1;
 	}
+	pca_progress_start(r->o->quiet || r->o->dry_run, progress_counts, r);
 	rc = send_records(r, files, nfiles, synopsis, err);
+	pca_progress_finish();
 	c = pca_sender_counts(r->s);
 	r->out.failed += c->failed;
 	r->out.spooled += c->spooled;

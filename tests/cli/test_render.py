@@ -1389,6 +1389,13 @@ class ConfigDiscoveryTest(T.TempDirCase):
         self.assertIn("busy-only: skipped", err)
         rc, out2, err = render(["-c", cfg, "-f", "sms", "-q", EXAMPLES], env=self.env)
         self.assertEqual((rc, err, out2), (0, "", out))
+        # --verbose: a line for each rendering too, with its place.
+        rc, out2, err = render(["-c", cfg, "-f", "sms", "-v", EXAMPLES], env=self.env)
+        self.assertEqual((rc, out2), (0, out))
+        said = T.stderr_lines(err)
+        self.assertEqual(len(said), len(examples()))
+        self.assertEqual(len([s for s in said if s.endswith("action busy-only: rendered")]),
+                         len(busy))
         # --action renders it whatever its "when" says.
         rc, out3, err = render(["-c", cfg, "-f", "sms", "--action", "busy-only", EXAMPLES],
                                env=self.env)

@@ -8,13 +8,20 @@
   (74), never a silent death by SIGPIPE.
 - Secrets never travel on a command line: while a sender runs, its
   /proc/PID/cmdline holds no secret.
+- Progress: with stderr on a terminal (a pty) each sender keeps one line of
+  counts up to date there, and ends with the totals; never on stdout, never
+  when stderr is not a terminal, never with --quiet; messages get lines of
+  their own.
 """
 import json
 import os
+import pty
+import select
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -177,6 +184,114 @@ class NoSecretOnTheCommandLineTest(RuntimeCase):
             self.assertNotIn(self.secret.split("_", 1)[1].encode(), cmdline)
         finally:
             proc.communicate(timeout=60)
+
+
+def screen(raw):
+    """The lines a terminal would show for raw: \\r goes back to the start
+    of the line, ESC [ K erases to its end."""
+    lines, cur, col = [], [], 0
+    i = 0
+    while i < len(raw):
+        if raw.startswith("\x1b[K", i):
+            del cur[col:]
+            i += 3
+            continue
+        ch = raw[i]
+        i += 1
+        if ch == "\r":
+            col = 0
+        elif ch == "\n":
+            lines.append("".join(cur))
+            cur, col = [], 0
+        else:
+            cur[col:col + 1] = [ch]
+            col += 1
+    if cur:
+        lines.append("".join(cur))
+    return lines
+
+
+class ProgressTest(RuntimeCase):
+    def on_a_terminal(self, argv, stdin, env=None):
+        """Run with stdout a pipe and stderr a pty: (rc, stdout, what the
+        terminal got)."""
+        master, slave = pty.openpty()
+        env = dict(env or self.env)
+        env.setdefault("TERM", "xterm")
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave,
+                             env=env, cwd=self.tmp)
+        os.close(slave)
+        # stdout and stdin in threads, or a full pipe would stop the program
+        # while this reads the terminal.
+        got = {}
+        reader = threading.Thread(target=lambda: got.setdefault("out", p.stdout.read()))
+        writer = threading.Thread(target=lambda: (p.stdin.write(stdin), p.stdin.close()))
+        reader.start()
+        writer.start()
+        tty = b""
+        while True:
+            ready, _, _ = select.select([master], [], [], 120)
+            if not ready:
+                p.kill()
+                self.fail("no end of output")
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the program closed its end
+                break
+            if not chunk:
+                break
+            tty += chunk
+        rc = p.wait(timeout=60)
+        reader.join()
+        writer.join()
+        out = got["out"]
+        os.close(master)
+        return rc, out, tty.decode().replace("\r\n", "\n")
+
+    def test_each_sender_on_a_terminal(self):
+        data = b"".join(EXAMPLES)
+        for prog, sent in (("pca-webhook", 26), ("pca-send-sms", 52), ("pca-send-email", 52)):
+            with self.subTest(prog=prog):
+                rc, out, tty = self.on_a_terminal(self.argv(prog), data)
+                self.assertEqual(rc, 0, tty)
+                self.assertEqual(len(out.splitlines()), 26)
+                self.assertNotIn(b"\x1b", out)
+                self.assertNotIn(b"\r", out)
+                self.assertIn("\x1b[K", tty)
+                last = screen(tty)[-1]
+                self.assertRegex(last, r"^%s: 26 read, %d sent, 0 failed, 0 spooled" %
+                                 (prog, sent))
+
+    def test_messages_get_lines_of_their_own(self):
+        rc, out, tty = self.on_a_terminal(self.argv("pca-webhook") + ["-v"],
+                                          b"".join(EXAMPLES) + b"not json\n")
+        self.assertEqual(rc, 65, tty)
+        lines = screen(tty)
+        said = [line for line in lines if " read, " not in line]
+        self.assertEqual(len([line for line in said if ": succeeded" in line]), 26, tty)
+        self.assertIn("pca-webhook: <stdin>:27: not JSON: null expected at byte 2", said)
+        self.assertIn("<stdin>:27: not json", said)  # the rejected line itself
+        for line in said:
+            self.assertTrue(line.startswith("pca-webhook: ") or line.startswith("<stdin>:27: "),
+                            line)
+        self.assertRegex(lines[-1], r"^pca-webhook: 27 read, 26 sent, 0 failed, 0 spooled")
+
+    def test_quiet_and_dry_run_show_none(self):
+        for extra in (["-q"], ["-n"]):
+            with self.subTest(extra=extra):
+                rc, out, tty = self.on_a_terminal(self.argv("pca-webhook") + extra,
+                                                  b"".join(EXAMPLES))
+                self.assertEqual((rc, tty), (0, ""))
+
+    def test_none_when_stderr_is_not_a_terminal(self):
+        rc, out, err = T.run(self.argv("pca-webhook"), stdin=b"".join(EXAMPLES), env=self.env,
+                             cwd=self.tmp)
+        self.assertEqual((rc, err), (0, ""))
+
+    def test_none_on_a_dumb_terminal(self):
+        rc, out, tty = self.on_a_terminal(self.argv("pca-webhook"), b"".join(EXAMPLES),
+                                          env=dict(self.env, TERM="dumb"))
+        self.assertEqual((rc, tty), (0, ""))
 
 
 if __name__ == "__main__":

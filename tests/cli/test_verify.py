@@ -79,6 +79,19 @@ class FlagsTest(VerifyCase):
         rc, out, err = self.run_verify(*self.flags("--now", str(TS1)), self.body)
         self.assertEqual((rc, out, err), (0, b"", ""))
 
+    def test_quiet_and_verbose(self):
+        now = ["--now", str(TS1)]
+        rc, out, err = self.run_verify(*self.flags(*now, "-v"), self.body)
+        self.assertEqual((rc, out, err), (0, b"", "pca-verify: valid\n"))
+        rc, out, err = self.run_verify(*self.flags(*now, "--quiet", sig=S1[:-2] + "A="),
+                                       self.body)
+        self.assertEqual((rc, out, err), (1, b"", ""))
+        # Errors still show.
+        rc, out, err = self.run_verify("-q", "-f", self.path("missing"), "--id", ID1,
+                                       "--timestamp", str(TS1), "--signature", S1, self.body)
+        self.assertEqual(rc, 78)
+        self.assertIn("missing", err)
+
     def test_body_from_stdin(self):
         rc, _, err = self.run_verify(*self.flags("--now", str(TS1)), stdin=B1)
         self.assertEqual(rc, 0, err)
@@ -365,6 +378,13 @@ class LogTest(VerifyCase):
         self.assertEqual(v[2]["reason"], "timestamp too old (400 s > 300 s)")
         self.assertEqual(v[5]["line"], 8)
         self.assertIn("4 of 6 entries invalid", err)
+        rc, out2, err = self.run_verify("-q", "-f", self.k1, "--log", log)
+        self.assertEqual((rc, out2, err), (1, out, ""))
+
+    def test_verbose_batch(self):
+        log = self.write_log([self.entry(n, b"{}") for n in range(3)])
+        rc, out, err = self.run_verify("-v", "-f", self.k1, "--log", log)
+        self.assertEqual((rc, err), (0, "pca-verify: %s: 3 entries, all valid\n" % log))
 
     def test_now_and_no_timestamp_override_at(self):
         log = self.write_log([self.entry(n, b"{}") for n in range(3)])
