@@ -781,6 +781,12 @@ check_line(struct batch *b, const char *text, size_t len, const char *file, unsi
 
 	json_tokener_reset(b->tok);
 	o = json_tokener_parse_ex(b->tok, text, (int)len);
+	if (!o) {
+		/* json-c 0.16's reset keeps a pending high surrogate, which would
+		 * change the next entry's body: a failed line costs a tokener. */
+		json_tokener_free(b->tok);
+		b->tok = json_tokener_new();
+	}
 	if (!o || !json_object_is_type(o, json_type_object) ||
 	    strspn(text + json_tokener_get_parse_end(b->tok), " \t\r") !=
 	    len - json_tokener_get_parse_end(b->tok)) {

@@ -70,9 +70,14 @@ blank(const char *s, size_t n)
 static bool
 take_line(struct pca_reader *r, char **line, size_t *len)
 {
-	char *s = r->buf + r->start, *nl;
+	char *s, *nl;
 	size_t avail = r->len - r->start, n;
 
+	if (avail == 0) { /* before the first read, buf is still NULL */
+		r->scanned = 0;
+		return false;
+	}
+	s = r->buf + r->start;
 	nl = avail > r->scanned ? memchr(s + r->scanned, '\n', avail - r->scanned) : NULL;
 	if (!nl && !(r->eof && avail > 0)) {
 		r->scanned = avail;

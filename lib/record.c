@@ -14,21 +14,30 @@
 
 struct pca_parser {
 	json_tokener *tok;
+	bool spoilt;          /* the last parse failed: see parse_json */
 	struct pca_buf fixed; /* a line with escapes json-c mishandles, rewritten */
 };
+
+static json_tokener *
+new_tokener(void)
+{
+	/* Records nest a few levels; metadata is free-form, so allow some depth. */
+	json_tokener *tok = json_tokener_new_ex(64);
+
+	if (!tok)
+		pca_realloc(NULL, (size_t)-1);
+	/* UTF-8 is checked by us, more strictly than json-c does (it lets
+	 * surrogates, overlong forms and code points above U+10FFFF through). */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	return tok;
+}
 
 struct pca_parser *
 pca_parser_new(void)
 {
 	struct pca_parser *p = pca_calloc(1, sizeof *p);
 
-	/* Records nest a few levels; metadata is free-form, so allow some depth. */
-	p->tok = json_tokener_new_ex(64);
-	if (!p->tok)
-		pca_realloc(NULL, (size_t)-1);
-	/* UTF-8 is checked by us, more strictly than json-c does (it lets
-	 * surrogates, overlong forms and code points above U+10FFFF through). */
-	json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT);
+	p->tok = new_tokener();
 	return p;
 }
 
@@ -64,10 +73,14 @@ hex4(const char *s)
 
 	for (int i = 0; i < 4; i++) {
 		char c = s[i];
-		v = v * 16 + (c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1000000);
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
 	}
-	return v < 0 ? -1 : v;
+	return v;
 }
 
 /* The code point of an escaped surrogate pair at s (12 bytes: \uD8xx\uDCxx)
@@ -135,11 +148,20 @@ pca_record_parse(struct pca_parser *p, const char *line, size_t len, struct pca_
 		line = unmangle(p, line, &len);
 	if (len >= INT32_MAX)
 		return pca_err_set(err, "line longer than 2 GiB");
+	/* json_tokener_reset() leaves a pending high surrogate of json-c 0.16
+	 * behind: after a line that ended inside "\ud83d\u00", the next line's
+	 * first \u escape would gain a U+FFFD. A failed parse costs a tokener. */
+	if (p->spoilt) {
+		json_tokener_free(p->tok);
+		p->tok = new_tokener();
+		p->spoilt = false;
+	}
 	json_tokener_reset(p->tok);
 	/* Passing the terminating NUL tells json-c the input ends here, so a
 	 * bare number is complete rather than "to be continued". */
 	obj = json_tokener_parse_ex(p->tok, line, (int)len + 1);
 	jerr = json_tokener_get_error(p->tok);
+	p->spoilt = jerr != json_tokener_success;
 	if (jerr == json_tokener_success && !obj)
 		return pca_err_set(err, "not a JSON object (null)");
 	if (jerr == json_tokener_continue || jerr == json_tokener_error_parse_eof)

@@ -56,7 +56,9 @@ struct pca_parser;
 struct pca_parser *pca_parser_new(void);
 void pca_parser_free(struct pca_parser *p);
 
-/* Parse one line and validate it as pca.call.v1. On failure the message
+/* Parse one line and validate it as pca.call.v1. line[len] must be
+ * readable and '\0' (as pca_reader's lines are): json-c is handed the
+ * terminator so that a bare number at the end is complete. On failure the message
  * names the field: "caller.number: not an E.164 number", or says that the
  * line is no record at all: "not JSON: unexpected character at byte 7",
  * "not a JSON object (an array)". */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "record.h"
 
 /* Exit statuses, shared by every program (see pca(7)). */
 enum {
@@ -82,10 +83,6 @@ bool pca_stdout_ok(void);
 /* Flush and close stdout, turning a write error into a message and
  * PCA_EXIT_IOERR; otherwise return status unchanged. */
 int pca_tool_finish(int status);
-
-#endif
-
-#include "record.h"
 
 /* Called for each valid record, in input order. Returning -1 stops the run. */
 typedef int pca_record_fn(void *ud, struct pca_call *call, const char *file, unsigned long line);
@@ -170,3 +167,5 @@ struct pca_config *pca_send_load_config(const struct pca_send_options *o, const 
  * the spool options when --spool is given. */
 int pca_send_run(struct pca_send_options *o, struct pca_config *cfg, const struct pca_channel *ch,
 	void *chctx, char **files, int nfiles, const char *synopsis);
+
+#endif

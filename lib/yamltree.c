@@ -157,8 +157,10 @@ parse_collection(struct loader *ld, yaml_event_t *ev, struct pca_ynode *n,
 	int rc;
 
 	/* A configuration is small; deep nesting only comes from hostile input. */
-	if (++ld->depth > 64)
+	if (++ld->depth > 64) {
+		yaml_event_delete(ev); /* the event is ours to free on every path */
 		return fail_at(ld, n->line, n->col, "nesting deeper than 64 levels");
+	}
 	remember_anchor(ld, anchor, n);
 	yaml_event_delete(ev);
 	rc = parse_children(ld, n, end);

@@ -412,6 +412,18 @@ class LogTest(VerifyCase):
         self.assertEqual(rc, 1)
         self.assertEqual(self.verdicts(out)[0]["verdict"], "body_mismatch")
 
+    def test_a_cut_line_does_not_change_the_next(self):
+        """json-c 0.16 carries a pending high surrogate over a reset: after
+        a line cut inside "\\ud83d\\u00", the next line's first \\u escape
+        would gain a U+FFFD, and its body no longer match."""
+        e = self.entry(0, '{"s":"café"}'.encode())
+        line = json.dumps(e, ensure_ascii=True).encode() + b"\n"  # é as \u00e9
+        self.assertIn(b"\\u00e9", line)
+        log = pcatest.write_file(self.path("log.jsonl"), b'"\\ud83d\\u00\n' + line)
+        rc, out, err = self.run_verify("-f", self.k1, "--log", log)
+        self.assertEqual(rc, 65, err)
+        self.assertEqual([e["verdict"] for e in self.verdicts(out)], ["not_an_entry", "valid"])
+
     def test_lines_that_are_not_entries(self):
         log = self.write_log([self.entry(0, b"{}")], extra=b"not json\n[1,2]\n{\"a\":1} x\n")
         rc, out, err = self.run_verify("-f", self.k1, "--log", log)

@@ -84,6 +84,12 @@ static const char minimal[] = "{\"schema\":\"pca.call.v1\",\"call_id\":\"c1\",\"
     "\"direction\":\"inbound\",\"started_at\":\"2026-11-28T10:00:00Z\",\"ended_at\":"
     "\"2026-11-28T10:02:00Z\",\"duration_ms\":110000,\"agent\":{\"number\":\"+14155550100\"}%s}";
 
+/* The minimal record, its call_id "c1" written with a \u escape. */
+static const char escaped_id[] = "{\"schema\":\"pca.call.v1\",\"call_id\":\"\\u00631\","
+    "\"status\":\"completed\",\"direction\":\"inbound\",\"started_at\":"
+    "\"2026-11-28T10:00:00Z\",\"ended_at\":\"2026-11-28T10:02:00Z\",\"duration_ms\":110000,"
+    "\"agent\":{\"number\":\"+14155550100\"}}";
+
 int
 main(void)
 {
@@ -120,6 +126,17 @@ main(void)
 	is_int(call.recording_expires_ms, 1811498520000LL, /* 2027-05-28T10:02:00Z */
 	    "the recording expires six months after the end");
 	ok(!call.recording_expires_given, "expiry not given by the record");
+	pca_call_release(&call);
+
+	/* Found by fuzzing: a bad hex digit before a low surrogate (signed
+	 * overflow under UBSan), and json-c 0.16 carrying a pending high
+	 * surrogate from a failed line into the next one. */
+	not_a_record(p, "{\"a\":\"\\uZZZZ\\uDC00\"}", 20, "not JSON:");
+	not_a_record(p, "\"\\ud83d\\u00", 11, "not JSON: the line ends");
+	snprintf(line, sizeof line, "%s", escaped_id);
+	ok(pca_record_parse(p, line, strlen(line), &call, &err) == 0, "a record after a cut "
+	    "surrogate: %s", pca_err_msg(&err));
+	is_str(call.call_id, "c1", "its first \\u escape decoded alone");
 	pca_call_release(&call);
 
 	pca_parser_free(p);
