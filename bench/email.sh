@@ -18,26 +18,6 @@ FROM_ADDR=calls@pca.example
 RCPT=office@pca.example
 PARALLEL=8
 
-# Replicate the examples round-robin with unique call_ids ("<id>-<n>"), as
-# bench/render.sh does.
-generate()
-{
-	/usr/bin/python3 - "$BENCH_ROOT/examples/calls.jsonl" "$1" "$2" <<'EOF'
-import json, sys
-src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-lines = [l.rstrip("\n") for l in open(src, encoding="utf-8") if l.strip()]
-ids = [json.loads(l)["call_id"] for l in lines]
-with open(dst, "w", encoding="utf-8") as out:
-    for i in range(n):
-        k = i % len(lines)
-        old = '"call_id":' + json.dumps(ids[k])
-        new = '"call_id":' + json.dumps("%s-%07d" % (ids[k], i))
-        if old not in lines[k]:
-            sys.exit("call_id of example %d is not written compactly" % (k + 1))
-        out.write(lines[k].replace(old, new, 1) + "\n")
-EOF
-}
-
 # split_messages RENDERED DIR: one file per message of `pca-render -f email`
 # output (its "message" members), named so that the shell sorts them in order.
 split_messages()
@@ -91,7 +71,7 @@ mkdir "$BENCH_TMP/home"
 home=$BENCH_TMP/home
 
 records=$BENCH_TMP/calls-$N.jsonl
-generate "$N" "$records"
+bench_generate "$N" "$records"
 # The configuration pca-render needs to print what the ad hoc run sends: the
 # same action id ("email"), sender and recipient.
 cat >"$BENCH_TMP/render.yaml" <<EOF

@@ -130,3 +130,67 @@ bench_rule()
 {
 	printf '  %s\n' "$(printf '%*s' "$1" '' | tr ' ' -)"
 }
+
+# bench_generate N FILE: N call records made by repeating the examples
+# round-robin, each with a unique call_id ("<id>-<n>"; nothing else changes).
+bench_generate()
+{
+	/usr/bin/python3 - "$BENCH_ROOT/examples/calls.jsonl" "$1" "$2" <<'EOF'
+import json, sys
+src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lines = [l.rstrip("\n") for l in open(src, encoding="utf-8") if l.strip()]
+ids = [json.loads(l)["call_id"] for l in lines]
+with open(dst, "w", encoding="utf-8") as out:
+    for i in range(n):
+        k = i % len(lines)
+        old = '"call_id":' + json.dumps(ids[k])
+        new = '"call_id":' + json.dumps("%s-%07d" % (ids[k], i))
+        if old not in lines[k]:
+            sys.exit("call_id of example %d is not written compactly" % (k + 1))
+        out.write(lines[k].replace(old, new, 1) + "\n")
+EOF
+}
+
+# bench_free_port: a free TCP port of 127.0.0.1.
+bench_free_port()
+{
+	/usr/bin/python3 -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# bench_descendants PID: the processes PID started that still run, by pid
+# (a timed command is a grandchild, inside $(...)), deepest first.
+bench_descendants()
+{
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		bench_descendants "$c"
+		printf '%s\n' "$c"
+	done
+}
+
+# bench_stop_nginx: stop the nginx whose pid is in NGINX_PID, if any.
+bench_stop_nginx()
+{
+	[[ -n $NGINX_PID ]] || return 0
+	kill -TERM "$NGINX_PID" 2>/dev/null || true
+	wait "$NGINX_PID" 2>/dev/null || true
+	NGINX_PID=
+}
+
+# bench_cleanup: on exit, also after a signal: no timed command or nginx may
+# outlive the script, and its temporary directory goes.
+bench_cleanup()
+{
+	local p
+	for p in $(bench_descendants $$); do
+		[[ $p == "$NGINX_PID" ]] || kill -TERM "$p" 2>/dev/null || true
+	done
+	bench_stop_nginx
+	rm -rf "$BENCH_TMP"
+}
+

@@ -13,26 +13,6 @@ RUNS=${BENCH_RUNS:-3}
 NOW=2026-11-28T12:00:00Z
 JQ_PROGRAM='{type:"call.ended", timestamp:.ended_at, data:.}'
 
-# Replicate the examples round-robin with unique call_ids ("<id>-<n>"); only
-# the call_id key changes, so every line stays a byte copy of a valid record.
-generate()
-{
-	/usr/bin/python3 - "$BENCH_ROOT/examples/calls.jsonl" "$1" "$2" <<'EOF'
-import json, sys
-src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-lines = [l.rstrip("\n") for l in open(src, encoding="utf-8") if l.strip()]
-ids = [json.loads(l)["call_id"] for l in lines]
-with open(dst, "w", encoding="utf-8") as out:
-    for i in range(n):
-        k = i % len(lines)
-        old = '"call_id":' + json.dumps(ids[k])
-        new = '"call_id":' + json.dumps("%s-%07d" % (ids[k], i))
-        if old not in lines[k]:
-            sys.exit("call_id of example %d is not written compactly" % (k + 1))
-        out.write(lines[k].replace(old, new, 1) + "\n")
-EOF
-}
-
 # Count output lines once, so a tool silently skipping records cannot look fast.
 check_lines()
 {
@@ -65,7 +45,7 @@ pca_render=(env -u PCA_CONFIG HOME="$BENCH_TMP/home" XDG_CONFIG_HOME="$BENCH_TMP
 
 big=$BENCH_TMP/calls-$N_BIG.jsonl
 small=$BENCH_TMP/calls-$N_SMALL.jsonl
-generate "$N_BIG" "$big"
+bench_generate "$N_BIG" "$big"
 head -n "$N_SMALL" "$big" >"$small"
 mib=$(bench_calc 'sprintf("%.1f", b / 1048576)' b="$(wc -c <"$big")")
 

@@ -22,26 +22,6 @@ FROM=+14155550199
 TO=+14155550100
 NGINX_PID=
 
-# Replicate the examples round-robin with unique call_ids ("<id>-<n>"), as
-# bench/render.sh does; only the call_id changes.
-generate()
-{
-	/usr/bin/python3 - "$BENCH_ROOT/examples/calls.jsonl" "$1" "$2" <<'EOF'
-import json, sys
-src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-lines = [l.rstrip("\n") for l in open(src, encoding="utf-8") if l.strip()]
-ids = [json.loads(l)["call_id"] for l in lines]
-with open(dst, "w", encoding="utf-8") as out:
-    for i in range(n):
-        k = i % len(lines)
-        old = '"call_id":' + json.dumps(ids[k])
-        new = '"call_id":' + json.dumps("%s-%07d" % (ids[k], i))
-        if old not in lines[k]:
-            sys.exit("call_id of example %d is not written compactly" % (k + 1))
-        out.write(lines[k].replace(old, new, 1) + "\n")
-EOF
-}
-
 # The texts pca-send-sms sends (pca-render prints the same bytes for the ad
 # hoc action: no configuration either way), one file each, for the loop.
 split_texts()
@@ -55,16 +35,6 @@ for i, line in enumerate(sys.stdin):
     with open(os.path.join(d, "%06d.txt" % i), "wb") as f:
         f.write(json.loads(line)["text"].encode("utf-8"))
 ' "$2"
-}
-
-free_port()
-{
-	/usr/bin/python3 -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
 }
 
 # nginx in the foreground (our child), shaped like Twilio's Messages API: the
@@ -112,35 +82,6 @@ EOF
 	done
 	cat "$dir/error.log" >&2 || true
 	bench_die "nginx did not answer on $URL"
-}
-
-# The processes this script started and that still run, deepest first.
-descendants()
-{
-	local c
-	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		descendants "$c"
-		printf '%s\n' "$c"
-	done
-}
-
-stop_nginx()
-{
-	[[ -n $NGINX_PID ]] || return 0
-	kill -TERM "$NGINX_PID" 2>/dev/null || true
-	wait "$NGINX_PID" 2>/dev/null || true
-	NGINX_PID=
-}
-
-# On exit, also after a signal: no timed command or nginx may outlive us.
-cleanup()
-{
-	local p
-	for p in $(descendants $$); do
-		[[ $p == "$NGINX_PID" ]] || kill -TERM "$p" 2>/dev/null || true
-	done
-	stop_nginx
-	rm -rf "$BENCH_TMP"
 }
 
 # What a cron user writes today: per message, one curl with basic auth and
@@ -208,14 +149,14 @@ bench_need curl base64 awk env ps /usr/bin/python3
 bench_build
 [[ -x $BENCH_BUILD/cmd/pca-send-sms ]] || bench_die "no $BENCH_BUILD/cmd/pca-send-sms after the build"
 bench_tmpdir
-trap cleanup EXIT
+trap bench_cleanup EXIT
 mkdir "$BENCH_TMP/home" "$BENCH_TMP/texts"
 
-PORT=$(free_port)
+PORT=$(bench_free_port)
 BASE=http://127.0.0.1:$PORT
 URL=$BASE/2010-04-01/Accounts/$SID/Messages.json
 calls=$BENCH_TMP/calls-$N.jsonl
-generate "$N" "$calls"
+bench_generate "$N" "$calls"
 ((N_LOOP <= N)) || N_LOOP=$N
 head -n "$N_LOOP" "$calls" >"$BENCH_TMP/loop.jsonl"
 split_texts "$BENCH_TMP/loop.jsonl" "$BENCH_TMP/texts"

@@ -15,26 +15,6 @@ RUNS=${BENCH_RUNS:-3}
 PARALLEL=16
 NGINX_PID=
 
-# Replicate the examples round-robin with unique call_ids ("<id>-<n>"), as
-# bench/render.sh does; only the call_id changes.
-generate()
-{
-	/usr/bin/python3 - "$BENCH_ROOT/examples/calls.jsonl" "$1" "$2" <<'EOF'
-import json, sys
-src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-lines = [l.rstrip("\n") for l in open(src, encoding="utf-8") if l.strip()]
-ids = [json.loads(l)["call_id"] for l in lines]
-with open(dst, "w", encoding="utf-8") as out:
-    for i in range(n):
-        k = i % len(lines)
-        old = '"call_id":' + json.dumps(ids[k])
-        new = '"call_id":' + json.dumps("%s-%07d" % (ids[k], i))
-        if old not in lines[k]:
-            sys.exit("call_id of example %d is not written compactly" % (k + 1))
-        out.write(lines[k].replace(old, new, 1) + "\n")
-EOF
-}
-
 # The bodies pca-webhook sends, one file each, and their webhook-ids, for the
 # two curl variants: pca-render prints the same bytes (no contacts either way).
 split_bodies()
@@ -51,16 +31,6 @@ with open(os.path.join(d, "ids"), "w") as ids:
             f.write(o["body"].encode("utf-8"))
         ids.write(o["webhook_id"] + "\n")
 ' "$2"
-}
-
-free_port()
-{
-	/usr/bin/python3 -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
 }
 
 # nginx in the foreground (our child), answering 204 to a POST anywhere.
@@ -99,36 +69,6 @@ EOF
 	done
 	cat "$dir/error.log" >&2 || true
 	bench_die "nginx did not answer on $URL"
-}
-
-# The processes this script started and that still run, by pid (a timed
-# command is a grandchild, inside $(...)), deepest first.
-descendants()
-{
-	local c
-	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		descendants "$c"
-		printf '%s\n' "$c"
-	done
-}
-
-# On exit, also after a signal: no timed command or nginx may outlive us.
-cleanup()
-{
-	local p
-	for p in $(descendants $$); do
-		[[ $p == "$NGINX_PID" ]] || kill -TERM "$p" 2>/dev/null || true
-	done
-	stop_nginx
-	rm -rf "$BENCH_TMP"
-}
-
-stop_nginx()
-{
-	[[ -n $NGINX_PID ]] || return 0
-	kill -TERM "$NGINX_PID" 2>/dev/null || true
-	wait "$NGINX_PID" 2>/dev/null || true
-	NGINX_PID=
 }
 
 # What a cron user writes today: per record, sign with openssl, post with curl.
@@ -193,12 +133,12 @@ bench_need curl openssl base64 od awk env date /usr/bin/python3
 bench_build
 [[ -x $BENCH_BUILD/cmd/pca-webhook ]] || bench_die "no $BENCH_BUILD/cmd/pca-webhook after the build"
 bench_tmpdir
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
-PORT=$(free_port)
+PORT=$(bench_free_port)
 URL=http://127.0.0.1:$PORT/hook
 calls=$BENCH_TMP/calls-$N.jsonl
-generate "$N" "$calls"
+bench_generate "$N" "$calls"
 mkdir "$BENCH_TMP/bodies"
 split_bodies "$calls" "$BENCH_TMP/bodies"
 ((N_LOOP <= N)) || N_LOOP=$N

@@ -204,6 +204,30 @@ def dump_record(obj):
     """One JSON Lines line (bytes, with the newline), UTF-8 kept as it is."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
+def check_records(test, records, out, actions):
+    """Every input record comes out exactly once, in input order, with its
+    fields kept and one entry appended per action (actions: ids, or a list
+    of ids per record). Returns, per record, {action_id: entry}."""
+    got = load_jsonl(out)
+    test.assertEqual([r.get("call_id") for r in got], [r["call_id"] for r in records],
+                     "records lost, duplicated or out of order")
+    per_record = bool(actions) and isinstance(actions[0], (list, tuple))
+    result = []
+    for i, (rec, o) in enumerate(zip(records, got)):
+        before = rec.get("post_call_actions", [])
+        now = o.get("post_call_actions", [])
+        added = now[len(before):]
+        test.assertEqual([e.get("action_id") for e in added],
+                         list(actions[i] if per_record else actions), o["call_id"])
+        kept = dict(o)
+        if "post_call_actions" in rec:
+            kept["post_call_actions"] = now[:len(before)]
+        else:
+            kept.pop("post_call_actions", None)
+        test.assertEqual(kept, rec, "a field of the input record changed")
+        result.append({e["action_id"]: e for e in added})
+    return result
+
 
 # ---- more records, programs in the background ----
 

@@ -186,27 +186,7 @@ class SmsCase(T.TempDirCase):
     # -- checking --
 
     def check_records(self, records, out, actions=("sms",)):
-        """Every input record comes out once, in order, its fields kept and
-        one entry added per action (actions: ids, or a list of ids per
-        record); returns, per record, {action_id: entry}."""
-        got = T.load_jsonl(out)
-        self.assertEqual([r.get("call_id") for r in got], [r["call_id"] for r in records],
-                         "records lost, duplicated or out of order")
-        result = []
-        per_record = actions and isinstance(actions[0], (list, tuple))
-        for i, (rec, o) in enumerate(zip(records, got)):
-            before = rec.get("post_call_actions", [])
-            added = o.get("post_call_actions", [])[len(before):]
-            self.assertEqual([e.get("action_id") for e in added],
-                             list(actions[i] if per_record else actions), o["call_id"])
-            kept = dict(o)
-            if before:
-                kept["post_call_actions"] = o["post_call_actions"][:len(before)]
-            else:
-                kept.pop("post_call_actions", None)
-            self.assertEqual(kept, rec, "a field of the input record changed")
-            result.append({e["action_id"]: e for e in added})
-        return result
+        return T.check_records(self, records, out, actions)
 
     def entries(self, records, out, action="sms"):
         return [e[action] for e in self.check_records(records, out, (action,))]

@@ -151,26 +151,7 @@ class WebhookCase(T.TempDirCase):
     # -- checking --
 
     def check_records(self, records, out, actions=("webhook",)):
-        """Every input record comes out exactly once, in input order, with
-        its fields kept and one entry appended per action; returns, per
-        record, {action_id: entry}."""
-        got = T.load_jsonl(out)
-        self.assertEqual([r.get("call_id") for r in got], [r["call_id"] for r in records],
-                         "records lost, duplicated or out of order")
-        result = []
-        for rec, o in zip(records, got):
-            before = rec.get("post_call_actions", [])
-            now = o.get("post_call_actions", [])
-            added = now[len(before):]
-            self.assertEqual([e.get("action_id") for e in added], list(actions), o["call_id"])
-            kept = dict(o)
-            if "post_call_actions" in rec:
-                kept["post_call_actions"] = now[:len(before)]
-            else:
-                kept.pop("post_call_actions", None)
-            self.assertEqual(kept, rec, "a field of the input record changed")
-            result.append({e["action_id"]: e for e in added})
-        return result
+        return T.check_records(self, records, out, actions)
 
     def entries(self, records, out, action="webhook"):
         return [e[action] for e in self.check_records(records, out, (action,))]
