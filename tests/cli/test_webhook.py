@@ -429,7 +429,11 @@ class FaultTest(WebhookCase):
         self.assertGreaterEqual(gaps[1], 3.15)
         self.assertLess(gaps[1], 5.5)
         self.assertEqual(len({r.header("webhook-id") for r in reqs}), 1)
-        self.assertEqual(len({r.header("webhook-timestamp") for r in reqs}), 3)
+        # Each attempt is signed anew, with its own time. Timestamps are
+        # whole seconds, so a 0.8 s gap may keep the second: compare ends.
+        ts = [int(r.header("webhook-timestamp")) for r in reqs]
+        self.assertEqual(ts, sorted(ts))
+        self.assertGreaterEqual(ts[2] - ts[0], 3)
 
     def test_503_retry_after_seconds(self):
         rc, e, reqs, err = self.one([(503, {"Retry-After": "2"}), 200], "--retries", "1")
