@@ -425,9 +425,9 @@ class FaultTest(WebhookCase):
         self.assertEqual(len(reqs), 3)
         gaps = [b.at - a.at for a, b in zip(reqs, reqs[1:])]
         self.assertGreaterEqual(gaps[0], 0.75)
-        self.assertLess(gaps[0], 1.6)
+        self.assertLess(gaps[0], 2.5)  # 1 s +-20%, and room for a loaded machine
         self.assertGreaterEqual(gaps[1], 3.15)
-        self.assertLess(gaps[1], 5.5)
+        self.assertLess(gaps[1], 7.5)
         self.assertEqual(len({r.header("webhook-id") for r in reqs}), 1)
         # Each attempt is signed anew, with its own time. Timestamps are
         # whole seconds, so a 0.8 s gap may keep the second: compare ends.
