@@ -24,6 +24,7 @@ struct pca_workers {
 	struct queue todo, done;
 	pthread_t *threads;
 	int max, nthreads, idle;
+	size_t ntodo;                 /* jobs waiting for a thread */
 	atomic_bool stopping;
 	void (*wake)(void *ud);
 	void *ud;
@@ -107,6 +108,7 @@ worker(void *arg)
 		if (atomic_load(&w->stopping))
 			break;
 		job = dequeue(&w->todo);
+		w->ntodo--;
 		w->idle--;
 		pthread_mutex_unlock(&w->mu);
 		job->rc = multi ? perform(w, multi, job->easy) : CURLE_OUT_OF_MEMORY;
@@ -147,8 +149,10 @@ pca_workers_submit(struct pca_workers *w, CURL *easy, void *tag)
 	job->tag = tag;
 	pthread_mutex_lock(&w->mu);
 	enqueue(&w->todo, job);
-	/* A thread more only when none is free: a small run starts few. */
-	if (w->idle == 0 && w->nthreads < w->max) {
+	w->ntodo++;
+	/* A thread more only when more jobs wait than threads are free: a
+	 * small run starts few. */
+	if (w->ntodo > (size_t)w->idle && w->nthreads < w->max) {
 		if (pthread_create(&w->threads[w->nthreads], NULL, worker, w) == 0) {
 			w->nthreads++;
 			w->idle++;

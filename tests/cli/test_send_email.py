@@ -918,6 +918,12 @@ class FaultTest(EmailCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(Slow.taken, 8)
         self.assertGreaterEqual(Slow.most, 2, "the transactions ran one after another")
+        # Two recipients, two at once: the second must not wait for the first.
+        Slow.most = 0
+        rc, out, err = self.adhoc("smtp://127.0.0.1:%d" % port, "--parallel", "2", to=to[:2],
+                                  stdin=jsonl(EXAMPLES[:1]))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((Slow.taken, Slow.most), (10, 2))
 
     def test_refused_connection(self):
         with S.RefusedPort() as p:
