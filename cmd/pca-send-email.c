@@ -110,9 +110,13 @@ add_to(char ***list, size_t *n, char *value)
 	(*list)[*n] = NULL;
 }
 
-static void
-own_option(struct options *o, int c, char *arg)
+static bool
+own_option(void *ud, int c, char *arg)
 {
+	struct options *o = ud;
+
+	if (c < O_FROM || c > O_RETRY_AMBIGUOUS)
+		return false;
 	o->adhoc_flags = o->adhoc_flags || (c != O_SENDMAIL && c != O_RETRY_AMBIGUOUS);
 	switch (c) {
 	case O_FROM: o->adhoc.from = arg; break;
@@ -132,48 +136,27 @@ own_option(struct options *o, int c, char *arg)
 	case O_SENDMAIL: o->sendmail = arg ? arg : "/usr/sbin/sendmail"; break;
 	case O_RETRY_AMBIGUOUS: o->retry_ambiguous = true; break;
 	}
+	return true;
 }
 
 static int
 parse_args(int argc, char **argv, struct options *o)
 {
-	/* Kept for the life of the program: usage errors exit from inside the
-	 * loop below, and the table must not count as leaked then. */
-	static struct option *longopts;
-	int c;
+	int first = pca_send_parse_args(argc, argv, &o->send, own_options, own_option, o, help,
+	    synopsis);
 
-	longopts = pca_send_longopts_with(own_options);
-	pca_send_options_init(&o->send);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, PCA_SEND_SHORTOPTS, longopts, NULL)) != -1) {
-		if (pca_send_option(&o->send, c, optarg, synopsis))
-			continue;
-		if (c >= O_FROM && c <= O_RETRY_AMBIGUOUS) {
-			own_option(o, c, optarg);
-			continue;
-		}
-		switch (c) {
-		case 'h': help(); exit(pca_tool_finish(0));
-		case 'V': pca_print_version(stdout); exit(pca_tool_finish(0));
-		default: pca_usage_bad_option(synopsis, longopts, argv, c);
-		}
-	}
-	pca_send_options_check(&o->send, synopsis, argc - optind);
 	if (o->adhoc_flags && o->send.config)
 		pca_usage_fail(synopsis, "give either -c or --from/--to, not both");
 	if (o->adhoc_flags && (!o->adhoc.from || o->nto + o->ncc + o->nbcc == 0))
 		pca_usage_fail(synopsis, "without a configuration, give --from and at least one --to");
 	o->adhoc.sendmail = o->sendmail;
 	o->adhoc.cacert = o->send.cacert;
-	return optind;
+	return first;
 }
 
 static struct pca_config *
 load_config(const struct options *o, struct pca_err *err)
 {
-	if (o->send.mode != PCA_MODE_SEND && o->send.mode != PCA_MODE_DRAIN && !o->send.config &&
-	    !o->adhoc_flags && o->send.spool)
-		return NULL; /* the spool alone is enough */
 	if (o->adhoc_flags)
 		return pca_config_adhoc_email(&o->adhoc, err);
 	return pca_send_load_config(&o->send, "use --from, --to and --smtp", err);

@@ -100,11 +100,14 @@ struct options {
 	bool retry_ambiguous, no_pacing;
 };
 
-static void
-own_option(struct options *o, int c, char *arg)
+static bool
+own_option(void *ud, int c, char *arg)
 {
+	struct options *o = ud;
 	char *end;
 
+	if (c < O_PROVIDER || c > O_NO_PACING)
+		return false;
 	switch (c) {
 	case O_PROVIDER: o->adhoc.provider = arg; break;
 	case O_TO:
@@ -126,6 +129,7 @@ own_option(struct options *o, int c, char *arg)
 	case O_RETRY_AMBIGUOUS: o->retry_ambiguous = true; break;
 	case O_NO_PACING: o->no_pacing = true; break;
 	}
+	return true;
 }
 
 static void
@@ -150,38 +154,16 @@ check_adhoc(struct options *o)
 static int
 parse_args(int argc, char **argv, struct options *o)
 {
-	/* Kept for the life of the program: usage errors exit from inside the
-	 * loop below, and the table must not count as leaked then. */
-	static struct option *longopts;
-	int c;
+	int first = pca_send_parse_args(argc, argv, &o->send, own_options, own_option, o, help,
+	    synopsis);
 
-	longopts = pca_send_longopts_with(own_options);
-	pca_send_options_init(&o->send);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, PCA_SEND_SHORTOPTS, longopts, NULL)) != -1) {
-		if (pca_send_option(&o->send, c, optarg, synopsis))
-			continue;
-		if (c >= O_PROVIDER && c <= O_NO_PACING) {
-			own_option(o, c, optarg);
-			continue;
-		}
-		switch (c) {
-		case 'h': help(); exit(pca_tool_finish(0));
-		case 'V': pca_print_version(stdout); exit(pca_tool_finish(0));
-		default: pca_usage_bad_option(synopsis, longopts, argv, c);
-		}
-	}
-	pca_send_options_check(&o->send, synopsis, argc - optind);
 	check_adhoc(o);
-	return optind;
+	return first;
 }
 
 static struct pca_config *
 load_config(const struct options *o, struct pca_err *err)
 {
-	if (o->send.mode != PCA_MODE_SEND && o->send.mode != PCA_MODE_DRAIN && !o->send.config &&
-	    !o->adhoc.provider && o->send.spool)
-		return NULL; /* the spool alone is enough */
 	if (o->adhoc.provider)
 		return pca_config_adhoc_sms(&o->adhoc, err);
 	return pca_send_load_config(&o->send, "use --provider and --to", err);

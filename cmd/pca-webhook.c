@@ -78,48 +78,39 @@ struct options {
 	bool v1a;
 };
 
+static bool
+own_option(void *ud, int c, char *arg)
+{
+	struct options *o = ud;
+
+	switch (c) {
+	case O_URL: o->url = arg; break;
+	case O_SECRET_FILE: o->secret_file = arg; break;
+	case O_SECRET_ENV: o->secret_env = arg; break;
+	case O_V1A: o->v1a = true; break;
+	default: return false;
+	}
+	return true;
+}
+
 static int
 parse_args(int argc, char **argv, struct options *o)
 {
-	/* Kept for the life of the program: usage errors exit from inside the
-	 * loop below, and the table must not count as leaked then. */
-	static struct option *longopts;
-	int c;
+	int first = pca_send_parse_args(argc, argv, &o->send, own_options, own_option, o, help,
+	    synopsis);
 
-	longopts = pca_send_longopts_with(own_options);
-	pca_send_options_init(&o->send);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, PCA_SEND_SHORTOPTS, longopts, NULL)) != -1) {
-		if (pca_send_option(&o->send, c, optarg, synopsis))
-			continue;
-		switch (c) {
-		case O_URL: o->url = optarg; break;
-		case O_SECRET_FILE: o->secret_file = optarg; break;
-		case O_SECRET_ENV: o->secret_env = optarg; break;
-		case O_V1A: o->v1a = true; break;
-		case 'h': help(); exit(pca_tool_finish(0));
-		case 'V': pca_print_version(stdout); exit(pca_tool_finish(0));
-		default: pca_usage_bad_option(synopsis, longopts, argv, c);
-		}
-	}
-	pca_send_options_check(&o->send, synopsis, argc - optind);
 	if (o->url && o->send.config)
 		pca_usage_fail(synopsis, "give either --url or -c, not both");
 	if (o->url && !!o->secret_file == !!o->secret_env)
 		pca_usage_fail(synopsis, "--url needs one of --secret-file or --secret-env");
 	if (!o->url && (o->secret_file || o->secret_env))
 		pca_usage_fail(synopsis, "--secret-file and --secret-env go with --url");
-	return optind;
+	return first;
 }
 
 static struct pca_config *
 load_config(const struct options *o, struct pca_err *err)
 {
-	bool spool_only = o->send.mode != PCA_MODE_SEND && o->send.mode != PCA_MODE_DRAIN &&
-	    !o->send.config && !o->url && o->send.spool;
-
-	if (spool_only)
-		return NULL; /* the spool alone is enough */
 	if (o->url)
 		return pca_config_adhoc_webhook(o->url, o->secret_file ? PCA_SECRET_FILE :
 		    PCA_SECRET_ENV, o->secret_file ? o->secret_file : o->secret_env, err);

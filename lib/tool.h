@@ -143,22 +143,26 @@ struct pca_send_options {
 	int nmodes;
 };
 
-/* The options every sender takes, for getopt_long (codes 256-299), and the
- * short ones ("c:a:j:nqv" plus h and V). A program appends its own (codes
- * from 300) with pca_send_longopts_with. */
+/* The short options every sender takes ("c:a:j:nqv" plus h and V); the
+ * long ones are a table in tool_send.c (codes 256-299). */
 #define PCA_SEND_SHORTOPTS ":c:a:j:nqvhV"
-extern const struct option pca_send_longopts[];
-/* A new table: the shared options, then `extra` (terminated by a zero entry). */
-struct option *pca_send_longopts_with(const struct option *extra);
 
-void pca_send_options_init(struct pca_send_options *o);
-/* Take one shared option; false when c is not one of them. */
-bool pca_send_option(struct pca_send_options *o, int c, char *arg, const char *synopsis);
-/* Options that do not go together: a usage error. */
-void pca_send_options_check(const struct pca_send_options *o, const char *synopsis, int nfiles);
+/* A program's own option (codes from 300): take it and return true, or
+ * return false when c is none of them. */
+typedef bool pca_own_option_fn(void *ud, int c, char *arg);
+
+/* The option loop every sender shares: the shared options into *o, the
+ * program's own_longopts through own(ud, c, arg), --help and --version, and
+ * usage errors for the rest and for options that do not go together.
+ * Returns the index of the first operand. */
+int pca_send_parse_args(int argc, char **argv, struct pca_send_options *o,
+	const struct option *own_longopts, pca_own_option_fn *own, void *ud, void (*help)(void),
+	const char *synopsis);
 
 /* The configuration named by -c, $PCA_CONFIG, ~/.config/pca/config.yaml or
- * /etc/pca/config.yaml; an error when there is none. */
+ * /etc/pca/config.yaml; an error when there is none. NULL without an error
+ * when the spool alone is enough (--list, --count, --requeue or
+ * --enable-endpoint with --spool and no -c). */
 struct pca_config *pca_send_load_config(const struct pca_send_options *o, const char *adhoc_hint,
 	struct pca_err *err);
 

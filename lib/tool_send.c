@@ -273,7 +273,7 @@ enum {
 	O_CACERT, O_REJECTS,
 };
 
-const struct option pca_send_longopts[] = {
+static const struct option pca_send_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "action", required_argument, NULL, 'a' },
 	{ "spool", required_argument, NULL, O_SPOOL },
@@ -304,8 +304,8 @@ const struct option pca_send_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-struct option *
-pca_send_longopts_with(const struct option *extra)
+static struct option *
+longopts_with(const struct option *extra)
 {
 	size_t a = 0, b = 0;
 	struct option *all;
@@ -321,8 +321,8 @@ pca_send_longopts_with(const struct option *extra)
 	return all;
 }
 
-void
-pca_send_options_init(struct pca_send_options *o)
+static void
+options_init(struct pca_send_options *o)
 {
 	memset(o, 0, sizeof *o);
 	o->parallel = 16;
@@ -347,8 +347,8 @@ set_mode(struct pca_send_options *o, enum pca_send_mode m)
 	o->nmodes++;
 }
 
-bool
-pca_send_option(struct pca_send_options *o, int c, char *arg, const char *synopsis)
+static bool
+shared_option(struct pca_send_options *o, int c, char *arg, const char *synopsis)
 {
 	switch (c) {
 	case 'c': o->config = arg; break;
@@ -381,8 +381,8 @@ pca_send_option(struct pca_send_options *o, int c, char *arg, const char *synops
 	return true;
 }
 
-void
-pca_send_options_check(const struct pca_send_options *o, const char *synopsis, int nfiles)
+static void
+options_check(const struct pca_send_options *o, const char *synopsis, int nfiles)
 {
 	bool spool_mode = o->mode != PCA_MODE_SEND && o->mode != PCA_MODE_DRAIN;
 
@@ -399,13 +399,43 @@ pca_send_options_check(const struct pca_send_options *o, const char *synopsis, i
 		pca_usage_fail(synopsis, "--dry-run goes with sending");
 }
 
+int
+pca_send_parse_args(int argc, char **argv, struct pca_send_options *o,
+	const struct option *own_longopts, pca_own_option_fn *own, void *ud, void (*help)(void),
+	const char *synopsis)
+{
+	/* Kept for the life of the program: usage errors exit from inside the
+	 * loop below, and the table must not count as leaked then. */
+	static struct option *longopts;
+	int c;
+
+	longopts = longopts_with(own_longopts);
+	options_init(o);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, PCA_SEND_SHORTOPTS, longopts, NULL)) != -1) {
+		if (shared_option(o, c, optarg, synopsis) || own(ud, c, optarg))
+			continue;
+		switch (c) {
+		case 'h': help(); exit(pca_tool_finish(0));
+		case 'V': pca_print_version(stdout); exit(pca_tool_finish(0));
+		default: pca_usage_bad_option(synopsis, longopts, argv, c);
+		}
+	}
+	options_check(o, synopsis, argc - optind);
+	return optind;
+}
+
 struct pca_config *
 pca_send_load_config(const struct pca_send_options *o, const char *adhoc_hint,
 	struct pca_err *err)
 {
-	char *found = o->config ? NULL : pca_config_find();
+	char *found;
 	struct pca_config *cfg;
 
+	/* --list, --count, --requeue and --enable-endpoint need only the spool. */
+	if (o->mode != PCA_MODE_SEND && o->mode != PCA_MODE_DRAIN && !o->config && o->spool)
+		return NULL;
+	found = o->config ? NULL : pca_config_find();
 	if (!o->config && !found) {
 		pca_err_set(err, "no configuration: give -c FILE, set PCA_CONFIG, or create "
 		    "~/.config/pca/config.yaml%s%s%s", adhoc_hint ? " (or " : "",

@@ -260,12 +260,13 @@ def parse_getopt(name):
     src = pcatest.read_file(pcatest.source_path("cmd", name + ".c")).decode()
     o = Options(f"getopt (cmd/{name}.c)")
     entries = c_table(src)
-    if "pca_send_longopts_with" in src:
+    if "pca_send_parse_args" in src:
         o.where = f"getopt (cmd/{name}.c, lib/tool_send.c)"
         shared = pcatest.read_file(pcatest.source_path("lib", "tool_send.c")).decode()
         entries = c_table(shared, "pca_send_longopts") + entries
     m = re.search(r'getopt_long\(\s*argc,\s*argv,\s*("[^"]*"|\w+)', src)
-    optstring = m.group(1) if m else ""
+    # The senders' loop is pca_send_parse_args, with the shared short options.
+    optstring = m.group(1) if m else "PCA_SEND_SHORTOPTS" if "pca_send_parse_args" in src else ""
     if not optstring.startswith('"'):
         tool_h = pcatest.read_file(pcatest.source_path("lib", "tool.h")).decode()
         d = re.search(r"#define\s+" + re.escape(optstring) + r'\s+"([^"]*)"', tool_h)
