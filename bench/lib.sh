@@ -194,3 +194,42 @@ bench_cleanup()
 	rm -rf "$BENCH_TMP"
 }
 
+
+# bench_start_nginx HTTP LOCATIONS WANT URL CURL_ARG...: nginx in the
+# foreground (our child, its pid in NGINX_PID) on 127.0.0.1:$PORT, with the
+# directives HTTP in its http block and LOCATIONS in its server block; then
+# wait until `curl CURL_ARG... URL` gets the status WANT.
+bench_start_nginx()
+{
+	local http=$1 locations=$2 want=$3 url=$4 dir=$BENCH_TMP/nginx i
+	shift 4
+	mkdir -p "$dir/tmp"
+	cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $dir/tmp;
+	keepalive_requests 1000000;
+$http
+	server {
+		listen 127.0.0.1:$PORT;
+$locations
+	}
+}
+EOF
+	/usr/sbin/nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
+	NGINX_PID=$!
+	for ((i = 0; i < 50; i++)); do
+		if [[ $(curl -s -o /dev/null -w '%{http_code}' "$@" "$url" || true) == "$want" ]]; then
+			return 0
+		fi
+		kill -0 "$NGINX_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$dir/error.log" >&2 || true
+	bench_die "nginx did not answer on $url"
+}

@@ -43,45 +43,16 @@ for i, line in enumerate(sys.stdin):
 # path is a 404. `return` answers after reading and discarding the body.
 start_nginx()
 {
-	local dir=$BENCH_TMP/nginx auth i
+	local auth
 	auth=$(printf '%s:%s' "$SID" "$(cat "$BENCH_TMP/token")" | base64 -w0)
-	mkdir -p "$dir/tmp"
-	cat >"$dir/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_buffer_size 64k;
-	client_body_temp_path $dir/tmp;
-	keepalive_requests 1000000;
-	default_type application/json;
-	server {
-		listen 127.0.0.1:$PORT;
-		location = /2010-04-01/Accounts/$SID/Messages.json {
-			if (\$http_authorization != "Basic $auth") {
-				return 401 '{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}';
+	bench_start_nginx "	client_body_buffer_size 64k;
+	default_type application/json;" "		location = /2010-04-01/Accounts/$SID/Messages.json {
+			if (\$http_authorization != \"Basic $auth\") {
+				return 401 '{\"code\":20003,\"message\":\"Authenticate\",\"more_info\":\"https://www.twilio.com/docs/errors/20003\",\"status\":401}';
 			}
-			return 201 '{"account_sid":"$SID","api_version":"2010-04-01","body":"...","direction":"outbound-api","error_code":null,"error_message":null,"from":"$FROM","num_media":"0","num_segments":"2","price":null,"price_unit":"USD","sid":"SM0123456789abcdef0123456789abcdef","status":"queued","to":"$TO"}';
+			return 201 '{\"account_sid\":\"$SID\",\"api_version\":\"2010-04-01\",\"body\":\"...\",\"direction\":\"outbound-api\",\"error_code\":null,\"error_message\":null,\"from\":\"$FROM\",\"num_media\":\"0\",\"num_segments\":\"2\",\"price\":null,\"price_unit\":\"USD\",\"sid\":\"SM0123456789abcdef0123456789abcdef\",\"status\":\"queued\",\"to\":\"$TO\"}';
 		}
-		location / { return 404; }
-	}
-}
-EOF
-	/usr/sbin/nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
-	NGINX_PID=$!
-	for ((i = 0; i < 50; i++)); do
-		if [[ $(curl -s -o /dev/null -w '%{http_code}' -u "$SID:$(cat "$BENCH_TMP/token")" \
-		    --data x "$URL" || true) == 201 ]]; then
-			return 0
-		fi
-		kill -0 "$NGINX_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$dir/error.log" >&2 || true
-	bench_die "nginx did not answer on $URL"
+		location / { return 404; }" 201 "$URL" -u "$SID:$(cat "$BENCH_TMP/token")" --data x
 }
 
 # What a cron user writes today: per message, one curl with basic auth and

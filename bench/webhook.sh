@@ -38,37 +38,8 @@ with open(os.path.join(d, "ids"), "w") as ids:
 # read and discarded.
 start_nginx()
 {
-	local dir=$BENCH_TMP/nginx i
-	mkdir -p "$dir/tmp"
-	cat >"$dir/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_max_body_size 16m;
-	client_body_buffer_size 1m;
-	client_body_temp_path $dir/tmp;
-	keepalive_requests 1000000;
-	server {
-		listen 127.0.0.1:$PORT;
-		location / { return 204; }
-	}
-}
-EOF
-	/usr/sbin/nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
-	NGINX_PID=$!
-	for ((i = 0; i < 50; i++)); do
-		if [[ $(curl -s -o /dev/null -w '%{http_code}' --data-binary x "$URL" || true) == 204 ]]; then
-			return 0
-		fi
-		kill -0 "$NGINX_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$dir/error.log" >&2 || true
-	bench_die "nginx did not answer on $URL"
+	bench_start_nginx "	client_max_body_size 16m;
+	client_body_buffer_size 1m;" "		location / { return 204; }" 204 "$URL" --data-binary x
 }
 
 # What a cron user writes today: per record, sign with openssl, post with curl.

@@ -94,6 +94,16 @@ pca_send_job_timeout(const struct pca_send_job *d)
 	return d->action->timeout_ms;
 }
 
+void
+pca_send_job_unprepared(struct pca_send_job *d, struct pca_attempt *a, struct pca_err *err)
+{
+	a->verdict = PCA_PERMANENT;
+	a->code = "internal";
+	pca_buf_adds(&a->message, pca_err_msg(err));
+	pca_err_clear(err);
+	d->job.done = true;
+}
+
 const struct pca_call *
 pca_send_job_call(const struct pca_send_job *d)
 {

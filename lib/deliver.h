@@ -173,6 +173,10 @@ int64_t pca_sender_now_of(const struct pca_send_job *d);
 int64_t pca_send_job_timeout(const struct pca_send_job *d);
 /* The record the job belongs to. */
 const struct pca_call *pca_send_job_call(const struct pca_send_job *d);
+/* For a channel's start(): the request could not even be built (err says
+ * why). The attempt fails for good with the code "internal", and the job is
+ * done; start() then returns NULL. Clears err. */
+void pca_send_job_unprepared(struct pca_send_job *d, struct pca_attempt *a, struct pca_err *err);
 const struct pca_sender_opts *pca_sender_opts_of(const struct pca_send_job *d);
 void pca_attempt_clear(struct pca_attempt *a);
 

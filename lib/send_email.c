@@ -245,12 +245,8 @@ start(void *ctx, void *astate, struct pca_send_job *d, int64_t now, struct pca_a
 	if (pca_smtp_prepare(&t->call, &e->smtp, t->address, d->payload->data ? d->payload->data :
 	    "", d->payload->len, &err) == 0)
 		return t->call.easy;
-	a->verdict = PCA_PERMANENT;
-	a->code = "internal";
-	pca_buf_adds(&a->message, pca_err_msg(&err));
-	pca_err_clear(&err);
 	free_attempt(d);
-	d->job.done = true;
+	pca_send_job_unprepared(d, a, &err);
 	return NULL;
 }
 

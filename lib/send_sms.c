@@ -252,12 +252,8 @@ start(void *ctx, void *astate, struct pca_send_job *d, int64_t now, struct pca_a
 	t = d->attempt = pca_calloc(1, sizeof *t);
 	if (prepare(s, d, t, &err) == 0)
 		return t->http.easy;
-	a->verdict = PCA_PERMANENT;
-	a->code = "internal";
-	pca_buf_adds(&a->message, pca_err_msg(&err));
-	pca_err_clear(&err);
 	free_attempt(d);
-	d->job.done = true;
+	pca_send_job_unprepared(d, a, &err);
 	return NULL;
 }
 
