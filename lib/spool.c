@@ -433,7 +433,7 @@ exec_sql(struct pca_spool *sp, const char *sql, const char *what, struct pca_err
 }
 
 static int
-set_wal(struct pca_spool *sp, struct pca_err *err)
+try_wal(struct pca_spool *sp, struct pca_err *err)
 {
 	sqlite3_stmt *s = prepare(sp, "PRAGMA journal_mode=WAL", false, err);
 	const unsigned char *mode;
@@ -448,6 +448,28 @@ set_wal(struct pca_spool *sp, struct pca_err *err)
 		    mode ? (const char *)mode : "nothing");
 	sqlite3_finalize(s);
 	return rc < 0 ? -1 : 0;
+}
+
+/* The switch to WAL wants an exclusive lock from inside the statement's own
+ * read transaction, where SQLite does not call the busy handler (it could
+ * deadlock): two processes opening one new spool at once would get "database
+ * is locked" at once. So wait here, as long as the busy timeout would. */
+static int
+set_wal(struct pca_spool *sp, struct pca_err *err)
+{
+	int waited = 0, pause = 1;
+
+	for (;;) {
+		if (try_wal(sp, err) == 0)
+			return 0;
+		if ((sqlite3_extended_errcode(sp->db) & 0xff) != SQLITE_BUSY ||
+		    waited >= SPOOL_BUSY_MS)
+			return -1;
+		pca_err_clear(err);
+		sqlite3_sleep(pause);
+		waited += pause;
+		pause = pause < 64 ? pause * 2 : 64;
+	}
 }
 
 static int
