@@ -84,7 +84,7 @@ emit(struct run *run, const char *raw, size_t rawlen, const char *file, unsigned
 	run->renderings++;
 	if (!run->raw) {
 		pca_buf_adds(&run->line, "}\n");
-		fwrite(run->line.data, 1, run->line.len, stdout);
+		pca_out(run->line.data, run->line.len);
 		return 0;
 	}
 	if (run->renderings > 1) {
@@ -339,7 +339,7 @@ main(int argc, char **argv)
 	if (!pca_rejects_close(&rj))
 		run.out.ioerr = true;
 	if (run.raw && run.renderings == 1)
-		fwrite(run.raw_out.data, 1, run.raw_out.len, stdout);
+		pca_out(run.raw_out.data, run.raw_out.len);
 out:
 	pca_renderer_free(run.r);
 	pca_config_free(run.cfg);

@@ -703,7 +703,7 @@ emit(struct batch *b, unsigned long line, const char *id, const char *verdict, c
 	    verdict);
 	pca_json_write_string(&b->out, reason, strlen(reason));
 	pca_buf_adds(&b->out, "}\n");
-	fwrite(b->out.data, 1, b->out.len, stdout);
+	pca_out(b->out.data, b->out.len);
 	if (!valid)
 		b->invalid++;
 }

@@ -190,8 +190,9 @@ pca_reject(struct pca_rejects *rj, const char *file, unsigned long line, const c
 {
 	pca_warn_at(file, line, "%s", why);
 	if (rj->fp) {
-		fwrite(text, 1, len, rj->fp);
-		fputc('\n', rj->fp);
+		errno = 0;
+		if ((fwrite(text, 1, len, rj->fp) != len || fputc('\n', rj->fp) == EOF) && !rj->error)
+			rj->error = errno ? errno : EIO;
 	} else {
 		fprintf(stderr, "%s:%lu: ", file, line);
 		fwrite(text, 1, len, stderr);
@@ -204,13 +205,24 @@ pca_rejects_close(struct pca_rejects *rj)
 {
 	bool ok = true;
 
+	errno = 0;
 	if (rj->fp && (ferror(rj->fp) | fclose(rj->fp))) {
-		pca_warn("--rejects %s: write error: %s", rj->path, strerror(errno));
+		pca_warn("--rejects %s: write error: %s", rj->path,
+		    strerror(rj->error ? rj->error : errno ? errno : EIO));
 		ok = false;
 	}
 	free(rj->path);
 	memset(rj, 0, sizeof *rj);
 	return ok;
+}
+
+bool
+pca_out(const void *p, size_t n)
+{
+	errno = 0;
+	if (fwrite(p, 1, n, stdout) != n && !stdout_errno)
+		stdout_errno = errno ? errno : EIO;
+	return !ferror(stdout);
 }
 
 bool

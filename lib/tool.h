@@ -69,6 +69,7 @@ void pca_print_version(FILE *fp);
 struct pca_rejects {
 	FILE *fp;      /* NULL: stderr */
 	char *path;
+	int error;     /* errno of the first failed write */
 };
 
 int pca_rejects_open(struct pca_rejects *rj, const char *path, struct pca_err *err);
@@ -76,6 +77,11 @@ void pca_reject(struct pca_rejects *rj, const char *file, unsigned long line, co
 	size_t len, const char *why);
 /* Close; false (and a message) when the rejects could not be written. */
 bool pca_rejects_close(struct pca_rejects *rj);
+
+/* Write to stdout; false once stdout has failed. The reason is kept as the
+ * write fails: by the time pca_tool_finish reports it, errno holds something
+ * else (a non-blocking read's EAGAIN, say). */
+bool pca_out(const void *p, size_t n);
 
 /* False once stdout has failed (closed pipe, full disk): stop reading. */
 bool pca_stdout_ok(void);

@@ -183,7 +183,7 @@ list_item(void *ud, const struct pca_spool_item *it)
 	pca_buf_reset(&l->line);
 	pca_json_write(&l->line, call.obj);
 	pca_buf_addc(&l->line, '\n');
-	fwrite(l->line.data, 1, l->line.len, stdout);
+	pca_out(l->line.data, l->line.len);
 	pca_call_release(&call);
 	return !pca_stdout_ok();
 }
@@ -488,7 +488,7 @@ write_record(void *ud, struct pca_call *call)
 	pca_buf_reset(&r->line);
 	pca_json_write(&r->line, call->obj);
 	pca_buf_addc(&r->line, '\n');
-	fwrite(r->line.data, 1, r->line.len, stdout);
+	pca_out(r->line.data, r->line.len);
 	r->written++;
 	if (r->o->verbose && call->actions)
 		verbose_lines(r, call);
@@ -512,8 +512,8 @@ static void
 write_request(void *ud, const char *text, size_t len)
 {
 	(void)ud;
-	fwrite(text, 1, len, stdout);
-	fputc('\n', stdout);
+	pca_out(text, len);
+	pca_out("\n", 1);
 }
 
 static void
