@@ -7,18 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-
-#include <json-c/json.h>
-#include <openssl/evp.h>
 
 #include "alloc.h"
 #include "jsonl.h"
-#include "record.h"
+#include "saved_request.h"
 #include "sign.h"
 #include "timeutil.h"
 #include "tool.h"
+#include "verify_log.h"
 
 static const char synopsis[] =
     "pca-verify [--scheme standard|stripe|github|twilio] (--secret-file FILE | --secret-env VAR)...\n"
@@ -371,188 +368,27 @@ make_verifier(const struct options *o)
 
 /* ---- a saved request (--headers) ---- */
 
-struct header {
-	const char *name;
-	size_t nlen;
-	char *value;
-};
-
-struct request {
-	const char *path;
-	struct pca_buf raw;
-	struct header *h;
-	size_t nh;
-	bool request_line, has_body;
-	const char *body;
-	size_t len;
-};
-
-/* "POST /hooks HTTP/1.1": a method in capitals, a target, a version. */
-static bool
-is_request_line(const char *s, size_t n)
-{
-	const char *sp = memchr(s, ' ', n), *last = s + n;
-
-	if (!sp || sp == s)
-		return false;
-	for (const char *p = s; p < sp; p++)
-		if (*p < 'A' || *p > 'Z')
-			return false;
-	while (last > sp && last[-1] != ' ')
-		last--;
-	return last > sp + 1 && (size_t)(s + n - last) > 5 && strncmp(last, "HTTP/", 5) == 0;
-}
-
-static char *
-trimmed(const char *s, size_t n)
-{
-	while (n > 0 && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	return pca_strndup(s, n);
-}
-
 static void
-add_header(struct request *rq, const char *line, size_t n, unsigned long lineno)
-{
-	const char *colon = memchr(line, ':', n);
-	char *joined;
-
-	if ((*line == ' ' || *line == '\t') && rq->nh > 0) {
-		/* an obsolete folded line continues the previous value */
-		char *more = trimmed(line, n);
-		joined = pca_asprintf("%s %s", rq->h[rq->nh - 1].value, more);
-		free(rq->h[rq->nh - 1].value);
-		rq->h[rq->nh - 1].value = joined;
-		free(more);
-		return;
-	}
-	if (!colon || colon == line || memchr(line, ' ', (size_t)(colon - line)))
-		die(PCA_EXIT_DATAERR, "%s:%lu: not a header line (\"Name: value\")", rq->path, lineno);
-	rq->h = pca_reallocarray(rq->h, rq->nh + 1, sizeof *rq->h);
-	rq->h[rq->nh++] = (struct header){ line, (size_t)(colon - line),
-	    trimmed(colon + 1, n - (size_t)(colon + 1 - line)) };
-}
-
-static const char *
-header_find(const struct request *rq, const char *name)
-{
-	const char *found = NULL;
-
-	for (size_t i = 0; i < rq->nh; i++) {
-		if (rq->h[i].nlen != strlen(name) || strncasecmp(rq->h[i].name, name, rq->h[i].nlen))
-			continue;
-		if (found)
-			die(PCA_EXIT_FAILED, "malformed %s header (it appears twice in %s)", name,
-			    rq->path);
-		found = rq->h[i].value;
-	}
-	return found;
-}
-
-/* The body of a whole request: Content-Length bytes when it says, else all
- * that follows the blank line. */
-static void
-cut_body(struct request *rq, const char *rest, size_t n)
-{
-	const char *cl = header_find(rq, "Content-Length"), *te = header_find(rq, "Transfer-Encoding");
-	unsigned long long want;
-	char *end;
-
-	rq->body = rest;
-	rq->len = n;
-	if (te && strcasecmp(te, "identity") != 0)
-		die(PCA_EXIT_DATAERR, "%s: a body with Transfer-Encoding %s: save the decoded body "
-		    "instead", rq->path, te);
-	if (!cl)
-		return;
-	want = strtoull(cl, &end, 10);
-	if (!*cl || *end || strspn(cl, "0123456789") != strlen(cl))
-		die(PCA_EXIT_DATAERR, "%s: Content-Length is not a number", rq->path);
-	if (want > n)
-		die(PCA_EXIT_DATAERR, "%s: Content-Length %llu, but only %zu bytes follow the headers",
-		    rq->path, want, n);
-	rq->len = (size_t)want;
-}
-
-static void
-parse_request(struct request *rq, const char *path)
+read_request(struct pca_saved_request *rq, const char *path)
 {
 	struct pca_err err = PCA_ERR_INIT;
-	const char *p, *end, *nl;
-	unsigned long lineno = 0;
+	struct pca_buf raw = PCA_BUF_INIT;
 
-	rq->path = strcmp(path, "-") == 0 ? "<stdin>" : path;
-	if (read_file(path, &rq->raw, &err) < 0)
+	if (read_file(path, &raw, &err) < 0)
 		die(PCA_EXIT_NOINPUT, "%s", err.msg);
-	p = rq->raw.data ? rq->raw.data : "";
-	end = p + rq->raw.len;
-	while (p < end) {
-		size_t n;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		n = (size_t)((nl ? nl : end) - p);
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
-		lineno++;
-		if (n == 0) {
-			p = nl ? nl + 1 : end;
-			rq->has_body = rq->request_line || p < end;
-			break;
-		}
-		if (lineno == 1 && is_request_line(p, n))
-			rq->request_line = true;
-		else
-			add_header(rq, p, n, lineno);
-		p = nl ? nl + 1 : end;
-	}
-	if (rq->request_line)
-		rq->has_body = true;
-	if (rq->has_body)
-		cut_body(rq, p, (size_t)(end - p));
+	if (pca_saved_request_parse(rq, strcmp(path, "-") == 0 ? "<stdin>" : path, &raw, &err) < 0)
+		die(PCA_EXIT_DATAERR, "%s", err.msg);
 }
 
+/* A header given twice makes the delivery malformed: a verdict (1), not bad input. */
 static void
-request_free(struct request *rq)
+delivery_from_request(const struct pca_saved_request *rq, enum pca_scheme scheme,
+	struct pca_delivery *d)
 {
-	for (size_t i = 0; i < rq->nh; i++)
-		free(rq->h[i].value);
-	free(rq->h);
-	pca_buf_free(&rq->raw);
-}
+	struct pca_err err = PCA_ERR_INIT;
 
-/* Svix sends the same headers under svix-*; webhook-* wins when both are there. */
-static void
-standard_headers(const struct request *rq, struct pca_delivery *d)
-{
-	const char *sig = header_find(rq, "webhook-signature"), *id = header_find(rq, "webhook-id"),
-	    *ts = header_find(rq, "webhook-timestamp");
-
-	if (!sig && !id && !ts) {
-		sig = header_find(rq, "svix-signature");
-		id = header_find(rq, "svix-id");
-		ts = header_find(rq, "svix-timestamp");
-	}
-	d->id = id;
-	d->timestamp = ts;
-	d->signature = sig;
-}
-
-static void
-delivery_from_headers(const struct request *rq, enum pca_scheme scheme, struct pca_delivery *d)
-{
-	switch (scheme) {
-	case PCA_SCHEME_STANDARD:
-		standard_headers(rq, d);
-		break;
-	case PCA_SCHEME_GITHUB:
-		d->signature = header_find(rq, "X-Hub-Signature-256");
-		if (!d->signature)
-			d->signature = header_find(rq, "X-Hub-Signature");
-		break;
-	default:
-		d->signature = header_find(rq, pca_scheme_header(scheme));
-	}
+	if (pca_saved_request_delivery(rq, scheme, d, &err) < 0)
+		die(PCA_EXIT_FAILED, "%s", err.msg);
 }
 
 /* ---- one delivery ---- */
@@ -573,16 +409,16 @@ static int
 verify_one(struct pca_verifier *v, const struct options *o)
 {
 	struct pca_delivery d = { o->id, o->timestamp, o->signature, o->url, NULL, 0 };
-	struct request rq = { 0 };
+	struct pca_saved_request rq = { 0 };
 	struct pca_buf body = PCA_BUF_INIT, reason = PCA_BUF_INIT;
 	enum pca_verdict verdict;
 
 	if (o->headers) {
-		parse_request(&rq, o->headers);
-		delivery_from_headers(&rq, o->scheme, &d);
+		read_request(&rq, o->headers);
+		delivery_from_request(&rq, o->scheme, &d);
 		if (rq.has_body && o->body)
 			pca_usage_fail(synopsis, "%s holds the whole request, body included: give no "
-			    "BODY-FILE", rq.path);
+			    "BODY-FILE", rq.name);
 		if (!rq.has_body && !o->body && strcmp(o->headers, "-") == 0)
 			pca_usage_fail(synopsis, "the headers came from standard input: give the body "
 			    "as BODY-FILE");
@@ -602,7 +438,7 @@ verify_one(struct pca_verifier *v, const struct options *o)
 		pca_warn("valid");
 	pca_buf_free(&body);
 	pca_buf_free(&reason);
-	request_free(&rq);
+	pca_saved_request_free(&rq);
 	return verdict == PCA_VERDICT_VALID ? PCA_EXIT_OK : PCA_EXIT_FAILED;
 }
 
@@ -635,187 +471,28 @@ sign_one(struct pca_verifier *v, const struct options *o)
 
 /* ---- --log: a batch ---- */
 
-struct batch {
-	struct pca_verifier *v;
-	const struct options *o;
-	json_tokener *tok;
-	struct pca_buf file_body;       /* BODY-FILE, for entries logged without theirs */
-	char file_sha[2 * 32 + 1];
-	bool have_file;
-	struct pca_buf out, reason, ts;
-	unsigned long entries, invalid, rejected;
-};
-
-static void
-sha256_hex(const void *p, size_t n, char hex[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-
-	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-}
-
-static const char *
-field_str(json_object *o, const char *key, size_t *len)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	if (len)
-		*len = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
-}
-
-/* The timestamp as the text that was signed: an integer as its digits, a
- * string as it is; anything else as its JSON, which the verifier rejects. */
-static const char *
-field_timestamp(struct batch *b, json_object *o)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, "timestamp", &v) || json_object_is_type(v, json_type_null))
-		return NULL;
-	pca_buf_reset(&b->ts);
-	if (json_object_is_type(v, json_type_int))
-		pca_buf_addf(&b->ts, "%" PRId64, json_object_get_int64(v));
-	else if (json_object_is_type(v, json_type_string))
-		pca_buf_adds(&b->ts, json_object_get_string(v));
-	else
-		pca_buf_adds(&b->ts, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-	return b->ts.data;
-}
-
-static void
-emit(struct batch *b, unsigned long line, const char *id, const char *verdict, const char *reason)
-{
-	bool valid = strcmp(verdict, "valid") == 0;
-
-	pca_buf_reset(&b->out);
-	pca_buf_addf(&b->out, "{\"line\":%lu,\"webhook_id\":", line);
-	if (id)
-		pca_json_write_string(&b->out, id, strlen(id));
-	else
-		pca_buf_adds(&b->out, "null");
-	pca_buf_addf(&b->out, ",\"valid\":%s,\"verdict\":\"%s\",\"reason\":", valid ? "true" : "false",
-	    verdict);
-	pca_json_write_string(&b->out, reason, strlen(reason));
-	pca_buf_adds(&b->out, "}\n");
-	pca_out(b->out.data, b->out.len);
-	if (!valid)
-		b->invalid++;
-}
-
-/* The time the entry was sent, unless the command line says otherwise. */
-static bool
-entry_now(struct batch *b, json_object *o, int64_t *now)
-{
-	struct pca_err err = PCA_ERR_INIT;
-	const char *at;
-	int64_t ms;
-
-	if (b->o->have_now || b->o->no_timestamp) {
-		*now = b->o->now;
-		return true;
-	}
-	if (!(at = field_str(o, "at", NULL)) || pca_time_parse(at, &ms, &err) < 0) {
-		pca_err_clear(&err);
-		return false;
-	}
-	*now = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-	return true;
-}
-
-/* The body: logged with --log-bodies, or else BODY-FILE if its hash is the
- * one logged. Returns the verdict name when there is none to check. */
-static const char *
-entry_body(struct batch *b, json_object *o, struct pca_delivery *d)
-{
-	const char *sha;
-
-	if ((d->body = field_str(o, "body", &d->len)))
-		return NULL;
-	if (!b->have_file)
-		return "no_body";
-	sha = field_str(o, "body_sha256", NULL);
-	if (!sha || strcasecmp(sha, b->file_sha) != 0)
-		return "body_mismatch";
-	d->body = b->file_body.data ? b->file_body.data : "";
-	d->len = b->file_body.len;
-	return NULL;
-}
-
-static void
-check_entry(struct batch *b, json_object *o, unsigned long line)
-{
-	struct pca_delivery d = { NULL, NULL, NULL, NULL, NULL, 0 };
-	const char *missing;
-	enum pca_verdict verdict;
-	int64_t now;
-
-	d.id = field_str(o, "webhook_id", NULL);
-	d.timestamp = field_timestamp(b, o);
-	d.signature = field_str(o, "signature", NULL);
-	if ((missing = entry_body(b, o, &d))) {
-		emit(b, line, d.id, missing, strcmp(missing, "no_body") == 0 ?
-		    "no body in the log (run pca-webhook with --log-bodies)" :
-		    "BODY-FILE is not the body of this entry (its sha256 differs from body_sha256)");
-		return;
-	}
-	if (!entry_now(b, o, &now)) {
-		emit(b, line, d.id, "malformed", "no RFC 3339 \"at\" time in the entry to check the "
-		    "timestamp against (give --now or --no-timestamp)");
-		return;
-	}
-	pca_buf_reset(&b->reason);
-	verdict = pca_verify(b->v, &d, now, tolerance(b->o), &b->reason);
-	emit(b, line, d.id, pca_verdict_name(verdict), b->reason.data);
-}
-
-static void
-check_line(struct batch *b, const char *text, size_t len, const char *file, unsigned long line)
-{
-	json_object *o;
-
-	json_tokener_reset(b->tok);
-	o = json_tokener_parse_ex(b->tok, text, (int)len);
-	if (!o) {
-		/* json-c 0.16's reset keeps a pending high surrogate, which would
-		 * change the next entry's body: a failed line costs a tokener. */
-		json_tokener_free(b->tok);
-		b->tok = json_tokener_new();
-	}
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    strspn(text + json_tokener_get_parse_end(b->tok), " \t\r") !=
-	    len - json_tokener_get_parse_end(b->tok)) {
-		pca_warn_at(file, line, "not a log entry (a JSON object a line)");
-		emit(b, line, NULL, "not_an_entry", "not a log entry (a JSON object a line)");
-		b->rejected++;
-	} else {
-		check_entry(b, o, line);
-	}
-	b->entries++;
-	json_object_put(o);
-}
-
 static int
-batch_status(const struct batch *b, const char *name)
+batch_status(const struct pca_log_verifier *lv, const struct options *o, const char *name)
 {
-	if (b->invalid && !b->o->quiet)
-		pca_warn("%s: %lu of %lu entries invalid", name, b->invalid, b->entries);
-	else if (!b->invalid && !b->rejected && b->o->verbose)
-		pca_warn("%s: %lu entries, all valid", name, b->entries);
-	if (b->rejected)
+	unsigned long entries, invalid, rejected;
+
+	pca_log_verifier_counts(lv, &entries, &invalid, &rejected);
+	if (invalid && !o->quiet)
+		pca_warn("%s: %lu of %lu entries invalid", name, invalid, entries);
+	else if (!invalid && !rejected && o->verbose)
+		pca_warn("%s: %lu entries, all valid", name, entries);
+	if (rejected)
 		return PCA_EXIT_DATAERR;
-	return b->invalid ? PCA_EXIT_FAILED : PCA_EXIT_OK;
+	return invalid ? PCA_EXIT_FAILED : PCA_EXIT_OK;
 }
 
 static int
 verify_log(struct pca_verifier *v, const struct options *o)
 {
-	struct batch b = { .v = v, .o = o };
+	int64_t fixed_now = o->now;
+	struct pca_log_verifier *lv = pca_log_verifier_new(v, tolerance(o),
+	    o->have_now || o->no_timestamp ? &fixed_now : NULL);
+	struct pca_buf body = PCA_BUF_INIT, out = PCA_BUF_INIT;
 	struct pca_err err = PCA_ERR_INIT;
 	struct pca_reader rd;
 	char *line;
@@ -823,24 +500,24 @@ verify_log(struct pca_verifier *v, const struct options *o)
 	int rc = 0, status;
 
 	if (o->body) {
-		read_body(o->body, &b.file_body);
-		sha256_hex(b.file_body.data ? b.file_body.data : "", b.file_body.len, b.file_sha);
-		b.have_file = true;
+		read_body(o->body, &body);
+		pca_log_verifier_set_body(lv, body.data ? body.data : "", body.len);
+		pca_buf_free(&body);
 	}
 	if (pca_reader_open(&rd, o->log, &err) < 0)
 		die(PCA_EXIT_NOINPUT, "%s", err.msg);
-	b.tok = json_tokener_new();
-	while (pca_stdout_ok() && (rc = pca_reader_next(&rd, &line, &len, &err)) > 0)
-		check_line(&b, line, len, rd.name, rd.lineno);
+	while (pca_stdout_ok() && (rc = pca_reader_next(&rd, &line, &len, &err)) > 0) {
+		pca_buf_reset(&out);
+		if (!pca_log_verify_line(lv, line, len, rd.lineno, &out))
+			pca_warn_at(rd.name, rd.lineno, "not a log entry (a JSON object a line)");
+		pca_out(out.data, out.len);
+	}
 	if (rc < 0)
 		die(PCA_EXIT_NOINPUT, "%s", err.msg);
-	status = batch_status(&b, rd.name);
-	json_tokener_free(b.tok);
+	status = batch_status(lv, o, rd.name);
 	pca_reader_close(&rd);
-	pca_buf_free(&b.file_body);
-	pca_buf_free(&b.out);
-	pca_buf_free(&b.reason);
-	pca_buf_free(&b.ts);
+	pca_log_verifier_free(lv);
+	pca_buf_free(&out);
 	return status;
 }
 

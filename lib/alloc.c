@@ -13,8 +13,8 @@ pca_set_oom_handler(pca_oom_fn *fn)
 	oom_handler = fn;
 }
 
-static void
-oom(size_t n)
+_Noreturn void
+pca_oom(size_t n)
 {
 	if (oom_handler)
 		oom_handler(n);
@@ -26,7 +26,7 @@ pca_malloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (!p)
-		oom(n);
+		pca_oom(n);
 	return p;
 }
 
@@ -35,7 +35,7 @@ pca_calloc(size_t nmemb, size_t size)
 {
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 	if (!p)
-		oom(nmemb * size);
+		pca_oom(nmemb * size);
 	return p;
 }
 
@@ -44,7 +44,7 @@ pca_realloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 	if (!q)
-		oom(n);
+		pca_oom(n);
 	return q;
 }
 
@@ -52,7 +52,7 @@ void *
 pca_reallocarray(void *p, size_t nmemb, size_t size)
 {
 	if (size && nmemb > (size_t)-1 / size)
-		oom((size_t)-1);
+		pca_oom((size_t)-1);
 	return pca_realloc(p, nmemb * size);
 }
 
@@ -92,6 +92,6 @@ pca_asprintf(const char *fmt, ...)
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		oom(0);
+		pca_oom(0);
 	return s;
 }

@@ -14,6 +14,9 @@
 typedef void pca_oom_fn(size_t wanted);
 
 void pca_set_oom_handler(pca_oom_fn *fn);
+/* For memory another library failed to get (json_tokener_new returned
+ * NULL): the same handler, the same end. */
+_Noreturn void pca_oom(size_t wanted);
 
 void *pca_malloc(size_t n);
 void *pca_calloc(size_t nmemb, size_t size);

@@ -25,7 +25,7 @@ new_tokener(void)
 	json_tokener *tok = json_tokener_new_ex(64);
 
 	if (!tok)
-		pca_realloc(NULL, (size_t)-1);
+		pca_oom(sizeof(json_tokener *));
 	/* UTF-8 is checked by us, more strictly than json-c does (it lets
 	 * surrogates, overlong forms and code points above U+10FFFF through). */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);

@@ -715,7 +715,8 @@ parse_json(const char *body, size_t len)
 		return NULL;
 	/* json-c needs the terminating NUL to know a bare value is complete. */
 	pca_buf_add(&copy, body, len);
-	tok = json_tokener_new();
+	if (!(tok = json_tokener_new()))
+		pca_oom(sizeof(json_tokener *));
 	o = json_tokener_parse_ex(tok, copy.data, (int)len + 1);
 	if (json_tokener_get_error(tok) != json_tokener_success) {
 		json_object_put(o);

@@ -280,6 +280,17 @@ class HeadersTest(VerifyCase):
         rc, _, err = self.run_verify("-f", self.k1, "-H", short, "--now", str(TS1))
         self.assertEqual(rc, 65)
         self.assertIn("only", err)
+        # Two lengths, or a chunked body: which bytes the receiver read is unknown.
+        cl = f"Content-Length: {len(B1)}\r\n".encode()
+        twice = pcatest.write_file(self.path("twice.txt"), req.replace(cl, cl + cl))
+        rc, _, err = self.run_verify("-f", self.k1, "-H", twice, "--now", str(TS1))
+        self.assertEqual(rc, 65, err)
+        self.assertIn("malformed Content-Length header (it appears twice in " + twice, err)
+        chunked = pcatest.write_file(self.path("chunked.txt"), req3.replace(
+            b"\r\n\r\n", b"\r\nTransfer-Encoding: chunked\r\n\r\n", 1))
+        rc, _, err = self.run_verify("-f", self.k1, "-H", chunked, "--now", str(TS1))
+        self.assertEqual(rc, 65, err)
+        self.assertIn(chunked + ": a body with Transfer-Encoding chunked: save the decoded body", err)
 
     def test_dump_with_tampered_body(self):
         req = ("POST / HTTP/1.1\n" + self.block() + "\n").encode() + B1.replace(b"4}", b"5}")
