@@ -28,7 +28,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import unicodedata
 import unittest
 from datetime import datetime, timezone
@@ -1441,7 +1440,9 @@ class ValidFixturesTest(T.TempDirCase):
 
 class BigRecordTest(T.TempDirCase):
     SIZE = T.scale(50 * 1024 * 1024, 4 * 1024 * 1024)
-    LIMIT_S = 120  # generous: sanitizer builds are several times slower
+    # Only a guard against a hang: speed is bench/render.sh's business, not a
+    # test's (sanitizer builds on a shared machine are slow and noisy).
+    HANG_S = 600
 
     @classmethod
     def setUpClass(cls):
@@ -1459,13 +1460,10 @@ class BigRecordTest(T.TempDirCase):
 
     def timed(self, args):
         path = T.write_file(self.path("big.jsonl"), self.line)
-        t0 = time.monotonic()
         rc, out, err = render(["-c", CONFIG, "--now", NOW, *args, path], env=self.env,
-                              timeout=self.LIMIT_S * 2)
-        took = time.monotonic() - t0
+                              timeout=self.HANG_S)
         self.assertEqual(rc, 0, err)
         self.assertEqual(err, "")
-        self.assertLess(took, self.LIMIT_S, f"{args}: {took:.1f}s")
         return out
 
     def test_email(self):
