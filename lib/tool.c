@@ -249,39 +249,22 @@ pca_tool_finish(int status)
 	return status;
 }
 
-static int
-each_line(struct pca_reader *rd, struct pca_parser *p, struct pca_rejects *rj,
-	struct pca_outcome *o, pca_record_fn *fn, void *ud)
+bool
+pca_tool_take_record(struct pca_parser *p, const struct pca_reader *rd, const char *line,
+	size_t len, struct pca_rejects *rj, struct pca_outcome *o, struct pca_call *call)
 {
 	struct pca_err err = PCA_ERR_INIT;
-	struct pca_call call;
-	char *line;
-	size_t len;
-	int rc = 0;
 
-	while (pca_stdout_ok() && (rc = pca_reader_next(rd, &line, &len, &err)) > 0) {
-		if (pca_record_parse(p, line, len, &call, &err) < 0) {
-			pca_reject(rj, rd->name, rd->lineno, line, len, err.msg);
-			pca_err_clear(&err);
-			o->rejected++;
-			continue;
-		}
-		rc = fn(ud, &call, rd->name, rd->lineno);
-		pca_call_release(&call);
-		if (rc < 0)
-			return -1;
-	}
-	if (rc < 0) {
-		pca_warn("%s", err.msg);
-		pca_err_clear(&err);
-		o->noinput++;
-	}
-	return 0;
+	if (pca_record_parse(p, line, len, call, &err) == 0)
+		return true;
+	pca_reject(rj, rd->name, rd->lineno, line, len, err.msg);
+	pca_err_clear(&err);
+	o->rejected++;
+	return false;
 }
 
 int
-pca_tool_each_record(char **files, int nfiles, struct pca_rejects *rj, struct pca_outcome *o,
-	pca_record_fn *fn, void *ud)
+pca_tool_each_file(char **files, int nfiles, struct pca_outcome *o, pca_file_fn *fn, void *ud)
 {
 	static char *dash[] = { "-" };
 	struct pca_parser *p = pca_parser_new();
@@ -300,10 +283,52 @@ pca_tool_each_record(char **files, int nfiles, struct pca_rejects *rj, struct pc
 			o->noinput++;
 			continue;
 		}
-		rc = each_line(&rd, p, rj, o, fn, ud);
+		rc = fn(ud, &rd, p);
 		pca_reader_close(&rd);
 	}
 	pca_parser_free(p);
 	return rc;
+}
+
+struct record_loop {
+	struct pca_rejects *rj;
+	struct pca_outcome *o;
+	pca_record_fn *fn;
+	void *ud;
+};
+
+static int
+each_line(void *ud, struct pca_reader *rd, struct pca_parser *p)
+{
+	struct record_loop *l = ud;
+	struct pca_err err = PCA_ERR_INIT;
+	struct pca_call call;
+	char *line;
+	size_t len;
+	int rc = 0;
+
+	while (pca_stdout_ok() && (rc = pca_reader_next(rd, &line, &len, &err)) > 0) {
+		if (!pca_tool_take_record(p, rd, line, len, l->rj, l->o, &call))
+			continue;
+		rc = l->fn(l->ud, &call, rd->name, rd->lineno);
+		pca_call_release(&call);
+		if (rc < 0)
+			return -1;
+	}
+	if (rc < 0) {
+		pca_warn("%s", err.msg);
+		pca_err_clear(&err);
+		l->o->noinput++;
+	}
+	return 0;
+}
+
+int
+pca_tool_each_record(char **files, int nfiles, struct pca_rejects *rj, struct pca_outcome *o,
+	pca_record_fn *fn, void *ud)
+{
+	struct record_loop l = { rj, o, fn, ud };
+
+	return pca_tool_each_file(files, nfiles, o, each_line, &l);
 }
 

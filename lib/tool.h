@@ -100,6 +100,20 @@ typedef int pca_record_fn(void *ud, struct pca_call *call, const char *file, uns
 int pca_tool_each_record(char **files, int nfiles, struct pca_rejects *rj, struct pca_outcome *o,
 	pca_record_fn *fn, void *ud);
 
+/* The file loop under both read loops: each named file in turn ("-" or
+ * none at all: stdin) while stdout holds, opened and handed to fn with the
+ * run's one parser; a file that cannot be opened is reported and counted in
+ * o->noinput. Stops at the first fn that returns -1, and returns that. */
+struct pca_reader;
+typedef int pca_file_fn(void *ud, struct pca_reader *rd, struct pca_parser *p);
+int pca_tool_each_file(char **files, int nfiles, struct pca_outcome *o, pca_file_fn *fn,
+	void *ud);
+
+/* A line just read from rd as a record: true with *call set, or false when
+ * it is not a valid one, rejected (to rj, counted in o->rejected). */
+bool pca_tool_take_record(struct pca_parser *p, const struct pca_reader *rd, const char *line,
+	size_t len, struct pca_rejects *rj, struct pca_outcome *o, struct pca_call *call);
+
 struct pca_sender;
 
 /* The read loop for senders: like pca_tool_each_record, but reading only

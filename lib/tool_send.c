@@ -15,25 +15,28 @@
 #include "timeutil.h"
 #include "tool.h"
 
+struct async_loop {
+	struct pca_rejects *rj;
+	struct pca_outcome *o;
+	struct pca_sender *s;
+	size_t max_waiting, max_held;
+};
+
 static int
-take_line(struct pca_reader *rd, struct pca_parser *p, const char *line, size_t len,
-	struct pca_rejects *rj, struct pca_outcome *o, struct pca_sender *s)
+take_line(struct async_loop *l, struct pca_reader *rd, struct pca_parser *p, const char *line,
+	size_t len)
 {
 	struct pca_err err = PCA_ERR_INIT;
 	struct pca_call call;
 	int rc;
 
-	o->read++;
-	if (pca_record_parse(p, line, len, &call, &err) < 0) {
-		pca_reject(rj, rd->name, rd->lineno, line, len, err.msg);
-		pca_err_clear(&err);
-		o->rejected++;
+	l->o->read++;
+	if (!pca_tool_take_record(p, rd, line, len, l->rj, l->o, &call))
 		return 0;
-	}
-	rc = pca_sender_add(s, &call, rd->name, rd->lineno, &err);
+	rc = pca_sender_add(l->s, &call, rd->name, rd->lineno, &err);
 	if (rc == -1) {
-		pca_reject(rj, rd->name, rd->lineno, line, len, err.msg);
-		o->rejected++;
+		pca_reject(l->rj, rd->name, rd->lineno, line, len, err.msg);
+		l->o->rejected++;
 		pca_call_release(&call);
 		rc = 0;
 	} else if (rc < 0) {
@@ -44,9 +47,9 @@ take_line(struct pca_reader *rd, struct pca_parser *p, const char *line, size_t 
 }
 
 static int
-each_line_async(struct pca_reader *rd, struct pca_parser *p, struct pca_rejects *rj,
-	struct pca_outcome *o, struct pca_sender *s, size_t max_waiting, size_t max_held)
+each_line_async(void *ud, struct pca_reader *rd, struct pca_parser *p)
 {
+	struct async_loop *l = ud;
 	struct pca_err err = PCA_ERR_INIT;
 	char *line;
 	size_t len;
@@ -55,26 +58,27 @@ each_line_async(struct pca_reader *rd, struct pca_parser *p, struct pca_rejects 
 
 	while (pca_stdout_ok()) {
 		pca_progress_tick();
-		if (pca_sender_waiting(s) >= max_waiting || pca_sender_held(s) >= max_held) {
-			if (pca_sender_step(s, 1000, -1, NULL) < 0)
+		if (pca_sender_waiting(l->s) >= l->max_waiting ||
+		    pca_sender_held(l->s) >= l->max_held) {
+			if (pca_sender_step(l->s, 1000, -1, NULL) < 0)
 				return -1;
 			continue;
 		}
 		rc = pca_reader_try(rd, &line, &len, &err);
-		if (rc == 1 && take_line(rd, p, line, len, rj, o, s) < 0)
+		if (rc == 1 && take_line(l, rd, p, line, len) < 0)
 			return -1;
 		if (rc == 0)
 			return 0;
-		if (rc == 2 && pca_sender_waiting(s) == 0)
+		if (rc == 2 && pca_sender_waiting(l->s) == 0)
 			rc = pca_reader_fill(rd, &err) < 0 ? -1 : 2;
-		else if (rc == 2 && pca_sender_step(s, 1000, rd->fd, &ready) < 0)
+		else if (rc == 2 && pca_sender_step(l->s, 1000, rd->fd, &ready) < 0)
 			return -1;
 		else if (rc == 2 && ready)
 			rc = pca_reader_fill(rd, &err) < 0 ? -1 : 2;
 		if (rc < 0) {
 			pca_warn("%s", pca_err_msg(&err));
 			pca_err_clear(&err);
-			o->noinput++;
+			l->o->noinput++;
 			return 0;
 		}
 	}
@@ -85,27 +89,10 @@ int
 pca_tool_each_record_async(char **files, int nfiles, struct pca_rejects *rj,
 	struct pca_outcome *o, struct pca_sender *s, size_t max_waiting, size_t max_held)
 {
-	static char *dash[] = { "-" };
-	struct pca_parser *p = pca_parser_new();
-	struct pca_reader rd;
+	struct async_loop l = { rj, o, s, max_waiting, max_held };
 	struct pca_err err = PCA_ERR_INIT;
-	int rc = 0;
+	int rc = pca_tool_each_file(files, nfiles, o, each_line_async, &l);
 
-	if (nfiles == 0) {
-		files = dash;
-		nfiles = 1;
-	}
-	for (int i = 0; i < nfiles && rc == 0 && pca_stdout_ok(); i++) {
-		if (pca_reader_open(&rd, files[i], &err) < 0) {
-			pca_warn("%s", err.msg);
-			pca_err_clear(&err);
-			o->noinput++;
-			continue;
-		}
-		rc = each_line_async(&rd, p, rj, o, s, max_waiting, max_held);
-		pca_reader_close(&rd);
-	}
-	pca_parser_free(p);
 	if (rc == 0 && pca_sender_finish(s, &err) < 0) {
 		pca_warn("%s", pca_err_msg(&err));
 		pca_err_clear(&err);
