@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "hex.h"
 #include "phone.h"
 #include "utf8.h"
 
@@ -622,26 +623,14 @@ foreign_charset(const struct prop *p, const char **cs, size_t *len)
 	return true;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Soft line breaks are gone by now (next_logical); a "=" that starts no
  * escape is kept as it is. */
 static void
 qp_decode(struct pca_buf *out, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '=' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			pca_buf_addc(out, (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
+		if (s[i] == '=' && i + 2 < n && pca_hex_value((unsigned char)s[i + 1]) >= 0 && pca_hex_value((unsigned char)s[i + 2]) >= 0) {
+			pca_buf_addc(out, (char)(pca_hex_value((unsigned char)s[i + 1]) * 16 + pca_hex_value((unsigned char)s[i + 2])));
 			i += 2;
 		} else {
 			pca_buf_addc(out, s[i]);

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "utf8.h"
 
 #define LINE_SOFT 78	/* RFC 5322 2.1.1: lines SHOULD be at most 78 */
@@ -84,18 +85,6 @@ utf8_valid(const char *s, size_t len)
 		if ((n = utf8_len(s + i, len - i)) == 0)
 			return false;
 	return true;
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 static void
@@ -701,8 +690,8 @@ qp_escape(struct pca_buf *out, const char *s, size_t len, size_t *pos, struct pc
 		*pos += n;
 		return 0;
 	}
-	if (*pos + 2 >= len || (hi = hexval((unsigned char)s[*pos + 1])) < 0 ||
-	    (lo = hexval((unsigned char)s[*pos + 2])) < 0)
+	if (*pos + 2 >= len || (hi = pca_hex_value((unsigned char)s[*pos + 1])) < 0 ||
+	    (lo = pca_hex_value((unsigned char)s[*pos + 2])) < 0)
 		return pca_err_set(err, "quoted-printable: invalid escape at byte %zu", *pos);
 	pca_buf_addc(out, (char)(hi << 4 | lo));
 	*pos += 3;
@@ -776,8 +765,8 @@ q_decode(struct pca_buf *out, const char *s, size_t len)
 			pca_buf_addc(out, ' ');
 		else if (s[i] != '=')
 			pca_buf_addc(out, s[i]);
-		else if (i + 2 < len && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		else if (i + 2 < len && (hi = pca_hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = pca_hex_value((unsigned char)s[i + 2])) >= 0) {
 			pca_buf_addc(out, (char)(hi << 4 | lo));
 			i += 2;
 		} else

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "phone.h"
 #include "timeutil.h"
 #include "utf8.h"
@@ -73,8 +74,7 @@ hex4(const char *s)
 
 	for (int i = 0; i < 4; i++) {
 		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int d = pca_hex_value((unsigned char)c);
 
 		if (d < 0)
 			return -1;

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "contacts.h"
 #include "embedded.h"
 #include "mime.h"
@@ -544,8 +545,7 @@ sha256_hex(const char *a, const char *b, char *hex, size_t nhex)
 	EVP_DigestUpdate(ctx, b, strlen(b));
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
-	for (size_t i = 0; i < mdlen && 2 * i + 2 < nhex; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	pca_hex_write(hex, md, mdlen < (nhex - 1) / 2 ? mdlen : (nhex - 1) / 2);
 }
 
 static bool

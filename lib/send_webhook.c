@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "pca-build.h"
 #include "render.h"
 #include "result.h"
@@ -218,8 +219,7 @@ log_fields(void *ctx, void *astate, struct pca_send_job *d, bool bodies, struct 
 	pca_json_write_string(line, w->a->url, strlen(w->a->url));
 	EVP_Digest(d->payload->data, d->payload->len, md, NULL, EVP_sha256(), NULL);
 	pca_buf_adds(line, ",\"body_sha256\":\"");
-	for (int i = 0; i < 32; i++)
-		pca_buf_addf(line, "%02x", md[i]);
+	pca_hex_append(line, md, sizeof md);
 	pca_buf_addc(line, '"');
 	if (bodies) {
 		pca_buf_adds(line, ",\"body\":");

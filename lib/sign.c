@@ -13,6 +13,7 @@
 #include <openssl/params.h>
 
 #include "alloc.h"
+#include "hex.h"
 
 #define ED25519_LEN 32          /* seed, public key */
 #define ED25519_SIG_LEN 64
@@ -112,31 +113,6 @@ b64_append(struct pca_buf *out, const unsigned char *p, size_t n)
 	out->data[out->len] = '\0';
 }
 
-static void
-hex_append(struct pca_buf *out, const unsigned char *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	pca_buf_grow(out, 2 * n);
-	for (size_t i = 0; i < n; i++) {
-		out->data[out->len++] = digits[p[i] >> 4];
-		out->data[out->len++] = digits[p[i] & 15];
-	}
-	out->data[out->len] = '\0';
-}
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly `want` bytes of hex, either case. */
 static bool
 hex_decode_exact(const char *s, size_t n, unsigned char *out, size_t want)
@@ -144,7 +120,7 @@ hex_decode_exact(const char *s, size_t n, unsigned char *out, size_t want)
 	if (n != 2 * want)
 		return false;
 	for (size_t i = 0; i < want; i++) {
-		int hi = hex_value((unsigned char)s[2 * i]), lo = hex_value((unsigned char)s[2 * i + 1]);
+		int hi = pca_hex_value((unsigned char)s[2 * i]), lo = pca_hex_value((unsigned char)s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[i] = (unsigned char)(hi << 4 | lo);
@@ -1011,9 +987,9 @@ form_decode(const char *s, size_t n, size_t *outlen)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '+') {
 			out[o++] = ' ';
-		} else if (s[i] == '%' && i + 2 < n && hex_value((unsigned char)s[i + 1]) >= 0 && hex_value((unsigned char)s[i + 2]) >= 0) {
-			out[o++] = (char)(hex_value((unsigned char)s[i + 1]) << 4 |
-			    hex_value((unsigned char)s[i + 2]));
+		} else if (s[i] == '%' && i + 2 < n && pca_hex_value((unsigned char)s[i + 1]) >= 0 && pca_hex_value((unsigned char)s[i + 2]) >= 0) {
+			out[o++] = (char)(pca_hex_value((unsigned char)s[i + 1]) << 4 |
+			    pca_hex_value((unsigned char)s[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = s[i];
@@ -1169,7 +1145,7 @@ twilio_body_ok(const struct pca_delivery *d)
 	if (!(want = query_param(d->url, "bodySHA256", &vlen)))
 		return true;
 	ok = EVP_Digest(d->body, d->len, md, &mdlen, EVP_sha256(), NULL) == 1;
-	hex_append(&hex, md, mdlen);
+	pca_hex_append(&hex, md, mdlen);
 	ok = ok && vlen == hex.len && strncasecmp(want, hex.data, vlen) == 0;
 	pca_buf_free(&hex);
 	return ok;
@@ -1298,7 +1274,7 @@ sign_stripe(struct keyring *kr, const struct pca_delivery *d, struct pca_buf *ou
 		if (stripe_mac(&kr->keys[i], d->timestamp, strlen(d->timestamp), d, mac) < 0)
 			return pca_err_set(err, "signing: OpenSSL failed");
 		pca_buf_adds(out, ",v1=");
-		hex_append(out, mac, sizeof mac);
+		pca_hex_append(out, mac, sizeof mac);
 	}
 	return 0;
 }
@@ -1348,7 +1324,7 @@ pca_verifier_sign(struct pca_verifier *v, const struct pca_delivery *d, struct p
 		if (mac_parts(v->kr.keys[0].mac, &body, 1, mac, sizeof mac, &len) < 0)
 			return pca_err_set(err, "signing: OpenSSL failed");
 		pca_buf_adds(out, "sha256=");
-		hex_append(out, mac, len);
+		pca_hex_append(out, mac, len);
 		return 0;
 	case PCA_SCHEME_TWILIO:
 		return sign_twilio(&v->kr, d, out, err);

@@ -30,6 +30,7 @@
 #include <openssl/crypto.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "record.h"
 #include "template.h"
 #include "utf8.h"
@@ -193,7 +194,8 @@ json_end(struct req *q)
 	pca_buf_addc(b, '}');
 }
 
-/* The base URL without its trailing slashes. */
+/* The base URL without its trailing slashes; out is left untouched (no
+ * memory to free) on an error. */
 static int
 base_url(const struct req *q, struct pca_buf *out, struct pca_err *err)
 {
@@ -206,7 +208,8 @@ base_url(const struct req *q, struct pca_buf *out, struct pca_err *err)
 	n = strlen(base);
 	while (n && base[n - 1] == '/')
 		n--;
-	pca_buf_add(out, base, n);
+	if (n)
+		pca_buf_add(out, base, n);
 	free(def);
 	if (!n)
 		return pca_err_set(err, "%s: empty base_url", pca_sms_provider_name(q->p->kind));
@@ -240,10 +243,8 @@ build_twilio(struct req *q, struct pca_err *err)
 		return pca_err_set(err, "twilio: no account_sid");
 	if (!p->messaging_service_sid && !m->from)
 		return pca_err_set(err, "twilio: no sender: give from or messaging_service_sid");
-	if (check_secret(q, q->secret, "auth token", err) < 0 || base_url(q, &url, err) < 0) {
-		pca_buf_free(&url);
+	if (check_secret(q, q->secret, "auth token", err) < 0 || base_url(q, &url, err) < 0)
 		return -1;
-	}
 	pca_buf_adds(&url, "/2010-04-01/Accounts/");
 	url_encode(&url, p->account_sid, strlen(p->account_sid));
 	pca_buf_adds(&url, "/Messages.json");
@@ -274,10 +275,8 @@ build_vonage(struct req *q, struct pca_err *err)
 		return pca_err_set(err, "vonage: no api_key");
 	if (!m->from)
 		return pca_err_set(err, "vonage: no sender: give from");
-	if (check_secret(q, q->secret, "API secret", err) < 0 || base_url(q, &url, err) < 0) {
-		pca_buf_free(&url);
+	if (check_secret(q, q->secret, "API secret", err) < 0 || base_url(q, &url, err) < 0)
 		return -1;
-	}
 	pca_buf_adds(&url, "/sms/json");
 	q->r->url = pca_buf_detach(&url, NULL);
 	add_header(q, "Content-Type", "application/x-www-form-urlencoded");
@@ -303,10 +302,8 @@ build_telnyx(struct req *q, struct pca_err *err)
 
 	if (!m->from && !p->messaging_profile_id)
 		return pca_err_set(err, "telnyx: no sender: give from or messaging_profile_id");
-	if (check_secret(q, q->secret, "API key", err) < 0 || base_url(q, &url, err) < 0) {
-		pca_buf_free(&url);
+	if (check_secret(q, q->secret, "API key", err) < 0 || base_url(q, &url, err) < 0)
 		return -1;
-	}
 	pca_buf_adds(&url, "/v2/messages");
 	q->r->url = pca_buf_detach(&url, NULL);
 	auth = pca_asprintf("Bearer %s", q->secret);
@@ -366,10 +363,8 @@ build_sns(struct req *q, struct pca_err *err)
 		return pca_err_set(err, "sns: no access_key_id");
 	if (check_secret(q, q->secret, "secret access key", err) < 0 ||
 	    (q->token && check_secret(q, q->token, "session token", err) < 0) ||
-	    base_url(q, &url, err) < 0) {
-		pca_buf_free(&url);
+	    base_url(q, &url, err) < 0)
 		return -1;
-	}
 	pca_buf_addc(&url, '/');
 	q->r->url = pca_buf_detach(&url, NULL);
 	q->r->username = pca_strdup(p->access_key_id);
@@ -974,13 +969,9 @@ find_bytes(const char *s, size_t len, const char *needle, size_t nlen)
 static int
 digit_value(char c, int base)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (base == 16 && c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (base == 16 && c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	if (base == 16)
+		return pca_hex_value((unsigned char)c);
+	return c >= '0' && c <= '9' ? c - '0' : -1;
 }
 
 /* "#65;" or "#x41;" at s: the code point and the length, or 0. */

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "record.h"
 #include "timeutil.h"
 
@@ -48,8 +49,7 @@ pca_log_verifier_set_body(struct pca_log_verifier *lv, const void *body, size_t 
 	pca_buf_reset(&lv->body);
 	pca_buf_add(&lv->body, body, len);
 	EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(lv->body_sha + 2 * i, 3, "%02x", md[i]);
+	pca_hex_write(lv->body_sha, md, mdlen);
 	lv->have_body = true;
 }
 
